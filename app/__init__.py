@@ -1,0 +1,1 @@
+"""The online half of ragqa: the HTTP service that retrieves, generates and cites."""

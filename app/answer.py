@@ -1,0 +1,52 @@
+"""The path from a question to a grounded answer, top to bottom: retrieve → prompt → generate → ground."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+from anyio import to_thread
+
+from app.generation import Generator, build_messages
+from app.grounding import NOT_IN_DOCUMENTS, citation, model_abstained, retrieval_is_too_weak
+from app.schemas import AskResponse
+from app.settings import Settings
+from index.retrieval import Retriever
+
+
+class Answerer:
+    """Answers questions from one index with one generator; shared by all requests of the service."""
+
+    def __init__(self, retriever: Retriever, generator: Generator, settings: Settings) -> None:
+        self.retriever = retriever
+        self.generator = generator
+        self.settings = settings
+        # Generation runs in a worker thread, one at a time: waiting requests queue here, on the
+        # event loop, instead of each holding a worker thread that /search and /healthz need.
+        self._generation_lock = asyncio.Lock()
+
+    async def ask(self, question: str, top_k: int) -> AskResponse:
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        hits = await to_thread.run_sync(self.retriever.search, question, top_k)
+        timings["retrieval"] = _ms_since(started)
+        citations = [citation(h) for h in hits]
+        if retrieval_is_too_weak(hits, self.settings.abstain_threshold):
+            # Nothing close enough: answer that plainly, without spending time on the model.
+            timings["total"] = _ms_since(started)
+            return AskResponse(answer=NOT_IN_DOCUMENTS, abstained=True, citations=[],
+                               model=self.generator.name, timings_ms=timings)
+        messages = build_messages(question, hits, self.settings.max_context_chars)
+        queued = time.perf_counter()
+        async with self._generation_lock:
+            timings["queue"] = _ms_since(queued)
+            generation_started = time.perf_counter()
+            generation = await to_thread.run_sync(self.generator.generate, messages, self.settings.max_new_tokens)
+            timings["generation"] = _ms_since(generation_started)
+        abstained = model_abstained(generation.text)
+        timings["total"] = _ms_since(started)
+        return AskResponse(answer=NOT_IN_DOCUMENTS if abstained else generation.text, abstained=abstained,
+                           citations=citations, model=self.generator.name, timings_ms=timings)
+
+
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)

@@ -1,0 +1,28 @@
+"""Grounding: when to abstain, and how retrieved chunks become citations."""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from app.schemas import Citation
+from index.types import Hit
+
+NOT_IN_DOCUMENTS = "The documents do not contain an answer to this question."
+
+# What instruction-tuned models say when told to admit the passages lack the answer.
+_MODEL_ABSTAINS = re.compile(r"^\W*(i (do not|don't) know|the passages do not|not in the (passages|documents))",
+                             re.IGNORECASE)
+
+
+def retrieval_is_too_weak(hits: Sequence[Hit], threshold: float) -> bool:
+    """No passage is similar enough to the question to hold its answer."""
+    return not hits or max(h.similarity for h in hits) < threshold
+
+
+def model_abstained(answer: str) -> bool:
+    return not answer.strip() or bool(_MODEL_ABSTAINS.match(answer))
+
+
+def citation(hit: Hit) -> Citation:
+    return Citation(source=hit.source, chunk_id=str(hit.chunk_id), text=hit.text, score=hit.score,
+                    similarity=hit.similarity, start=hit.start, end=hit.end, page=hit.metadata.get("page"))

@@ -1,0 +1,64 @@
+"""The FastAPI application: create_app, its lifespan (load once, in the background), and error mapping."""
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import asynccontextmanager
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models come from installed packages, never a hub
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from fastapi import FastAPI, Request  # noqa: E402
+from fastapi.exceptions import RequestValidationError  # noqa: E402
+from fastapi.responses import JSONResponse  # noqa: E402
+
+from app.body_limit import BodySizeLimit  # noqa: E402
+from app.routes import health_router, qa_router  # noqa: E402
+from app.services import NotReadyError, ServiceLoader  # noqa: E402
+from app.settings import Settings, get_settings  # noqa: E402
+
+log = logging.getLogger("ragqa")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        loader = ServiceLoader(settings)
+        app.state.loader = loader
+        loader.start()
+        yield
+        loader.stop()
+
+    app = FastAPI(
+        title="ragqa",
+        version="0.1.0",
+        summary="Answers questions from a folder of documents and shows where each answer came from.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(health_router)
+    app.include_router(qa_router)
+
+    @app.exception_handler(NotReadyError)
+    async def not_ready(_: Request, exc: NotReadyError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "5"})
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # pydantic's own detail, minus the echoed input (it can be large, and is the user's own data)
+        errors = [{k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in exc.errors()]
+        message = "; ".join(f"{'.'.join(map(str, e['loc'][1:])) or 'body'}: {e['msg']}" for e in errors)
+        return JSONResponse({"detail": errors, "message": message}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return JSONResponse({"detail": "internal error; the server log has the details"}, status_code=500)
+
+    return app
+
+
+app = create_app()

@@ -1,0 +1,75 @@
+"""Request and response models of the HTTP API (they are also its OpenAPI schema)."""
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_QUESTION_CHARS = 2000
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AskRequest(_Request):
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, examples=["How do I ingest my own folder?"])
+    top_k: int = Field(4, ge=1, le=20, description="How many passages to retrieve and give the model.")
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("question must not be blank")
+        return value.strip()
+
+
+class SearchRequest(_Request):
+    query: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, examples=["ingest a folder"])
+    top_k: int = Field(5, ge=1, le=20)
+
+    @field_validator("query")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("query must not be blank")
+        return value.strip()
+
+
+class Citation(BaseModel):
+    """A retrieved passage: `text == document[start:end]` of the document at `source`."""
+
+    source: str = Field(description="Document path relative to the ingested folder.")
+    chunk_id: str
+    text: str
+    score: float = Field(description="Ranking score of the retrieval mode (fused reciprocal rank for hybrid).")
+    similarity: float = Field(description="Cosine similarity of the passage to the question.")
+    start: int
+    end: int
+    page: int | None = Field(None, description="PDF page of the passage's start, for PDFs.")
+
+
+class AskResponse(BaseModel):
+    answer: str
+    abstained: bool = Field(description="True when the documents do not hold the answer; the model was not trusted.")
+    citations: list[Citation]
+    model: str
+    timings_ms: dict[str, float]
+
+
+class SearchResponse(BaseModel):
+    hits: list[Citation]
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    detail: str | None = None
+    documents: int | None = None
+    chunks: int | None = None
+    model: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    detail: str | list

@@ -1,0 +1,86 @@
+"""Loads what the service needs (embedder, generator, index) once, in the background, and says how far it got."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from app.answer import Answerer
+from app.settings import Settings
+from index.directory import IndexDirectory
+from index.errors import IndexMismatchError, IndexNotFoundError
+from index.retrieval import Retriever
+
+log = logging.getLogger(__name__)
+
+
+class NotReadyError(Exception):
+    """The service is still loading, or waiting for an index; the message says which."""
+
+
+@dataclass
+class Services:
+    index: IndexDirectory
+    retriever: Retriever
+    answerer: Answerer
+
+
+class ServiceLoader:
+    """Loads services on a background thread so the server answers /healthz and /readyz meanwhile."""
+
+    def __init__(self, settings: Settings, index_poll_seconds: float = 1.0) -> None:
+        self.settings = settings
+        self.index_poll_seconds = index_poll_seconds
+        self.services: Services | None = None
+        self.status = "loading"
+        self.detail = "loading the embedding model and the generator"
+        self.failed = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._load, name="ragqa-loader", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.services is not None:
+            self.services.index.close()
+
+    def require(self) -> Services:
+        if self.services is None:
+            raise NotReadyError(f"not ready: {self.detail}")
+        return self.services
+
+    def _load(self) -> None:
+        try:
+            from app.generation import load_generator
+            from index.embedder import Embedder
+
+            started = time.perf_counter()
+            embedder = Embedder(self.settings.embedding_model, self.settings.embedding_batch_size)
+            generator = load_generator(self.settings.model, self.settings.cache_dir, self.settings.torch_threads)
+            log.info("models loaded in %.1f s", time.perf_counter() - started)
+            index = self._wait_for_index(embedder.name)
+            if index is None:
+                return
+            retriever = Retriever(index, embedder, self.settings.retrieval_mode, self.settings.rrf_k)
+            self.services = Services(index, retriever, Answerer(retriever, generator, self.settings))
+            self.status, self.detail = "ready", None
+            log.info("ready: %d chunks from %s, model %s", len(index.vectors), index.path, generator.name)
+        except Exception as exc:  # surfaced on /readyz instead of killing the server silently
+            log.exception("loading failed")
+            self.status, self.detail, self.failed = "error", f"loading failed: {exc}", True
+
+    def _wait_for_index(self, embedding_model: str) -> IndexDirectory | None:
+        """An index may not exist yet (service started before ingest): wait for it, saying so."""
+        while not self._stop.is_set():
+            try:
+                return IndexDirectory.open(self.settings.index_dir, embedding_model)
+            except IndexNotFoundError as exc:
+                self.status, self.detail = "waiting", str(exc)
+            except IndexMismatchError as exc:
+                self.status, self.detail, self.failed = "error", str(exc), True
+                return None
+            self._stop.wait(self.index_poll_seconds)
+        return None

@@ -1,0 +1,65 @@
+"""One settings object for the whole project, read from `RAGQA_*` environment variables."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of ragqa. Immutable: build a new one (or `model_copy(update=...)`) to change it."""
+
+    model_config = SettingsConfigDict(env_prefix="RAGQA_", frozen=True, extra="ignore")
+
+    # Where things live.
+    index_dir: Path = Field(Path("var/index"), description="Index directory written by ingest, read by the service.")
+    docs_dir: Path = Field(Path("docs"), description="Folder `make run` ingests by default.")
+    cache_dir: Path = Field(
+        Path.home() / ".cache" / "ragqa",
+        description="Where converted model weights are cached (GGUF is de-quantized once).",
+    )
+
+    # Embedding and chunking (ingest and query must agree: the index records the model).
+    embedding_model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="`all-MiniLM-L6-v2` (bundled) or a path to a sentence-transformers model directory.",
+    )
+    embedding_batch_size: int = Field(32, ge=1, le=1024)
+    chunk_tokens: int = Field(192, ge=16, description="Maximum word-pieces per chunk (embedder's tokenizer).")
+    max_file_bytes: int = Field(50 * 1024 * 1024, ge=1, description="Larger files are skipped by ingest.")
+    chunk_overlap_tokens: int = Field(32, ge=0, description="Word-pieces of whole sentences repeated between chunks.")
+
+    # Retrieval and answering.
+    retrieval_mode: Literal["hybrid", "dense", "keyword"] = "hybrid"
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    abstain_threshold: float = Field(
+        0.30, description="Abstain without calling the model when the best cosine similarity is below this."
+    )
+    model: str = Field(
+        "smollm2-135m",
+        description="Generator: `smollm2-135m` (bundled GGUF), a GGUF file, or a Hugging Face model directory.",
+    )
+    max_new_tokens: int = Field(128, ge=1, le=2048)
+    max_context_chars: int = Field(6000, ge=200, description="Passages beyond this many characters are left out of the prompt.")
+    torch_threads: int = Field(0, ge=0, description="Threads for torch; 0 keeps torch's default.")
+
+    # HTTP.
+    max_body_bytes: int = Field(64 * 1024, ge=1024, description="Larger request bodies get 413.")
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> "Settings":
+        if self.chunk_overlap_tokens >= self.chunk_tokens:
+            raise ValueError(
+                f"RAGQA_CHUNK_OVERLAP_TOKENS ({self.chunk_overlap_tokens}) must be smaller than "
+                f"RAGQA_CHUNK_TOKENS ({self.chunk_tokens})"
+            )
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once from the environment."""
+    return Settings()

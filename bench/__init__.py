@@ -1,0 +1,1 @@
+"""Quality and speed benchmarks, run by command, never by the test suite."""

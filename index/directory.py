@@ -1,0 +1,133 @@
+"""An index directory: chunk store + vectors + a description of how it was built, kept consistent.
+
+Layout: `chunks.sqlite` (source of truth), `dense.faiss` + `dense.json` (vectors and the store
+generation they reflect), `ragqa-index.json` (self-description, written when a run finishes).
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from index.atomic import write_text_atomically
+from index.errors import IndexMismatchError, IndexNotFoundError
+from index.store import SCHEMA_VERSION, ChunkStore
+from index.types import Chunk
+from index.vectors import FaissVectorStore
+
+log = logging.getLogger(__name__)
+
+STORE_FILE = "chunks.sqlite"
+VECTORS_FILE = "dense.faiss"
+VECTORS_STAMP_FILE = "dense.json"
+DESCRIPTION_FILE = "ragqa-index.json"
+
+
+class IndexDirectory:
+    """Opened for writing by ingest (`open_for_writing`) or for reading by the service (`open`)."""
+
+    def __init__(self, path: Path, store: ChunkStore, vectors: FaissVectorStore) -> None:
+        self.path = path
+        self.store = store
+        self.vectors = vectors
+
+    # --- opening ---------------------------------------------------------------------------------
+    @classmethod
+    def open_for_writing(cls, path: Path, embedding_model: str, dimension: int) -> "IndexDirectory":
+        """Create the directory if needed; refuse one built with another embedding model."""
+        if path.exists() and not path.is_dir():
+            raise IndexMismatchError(f"index path {path} exists and is not a directory")
+        path.mkdir(parents=True, exist_ok=True)
+        store = ChunkStore(path / STORE_FILE)
+        recorded = store.get_meta("embedding_model")
+        if recorded is None:
+            store.set_meta("embedding_model", embedding_model)
+            store.set_meta("dimension", str(dimension))
+            store.set_meta("schema_version", str(SCHEMA_VERSION))
+        else:
+            _check_model(path, store, embedding_model, dimension)
+        return cls(path, store, _load_vectors(path, store, dimension))
+
+    @classmethod
+    def open(cls, path: Path, embedding_model: str | None = None) -> "IndexDirectory":
+        """Open a finished index for reading; the model, if given, must be the one it was built with."""
+        if not (path / DESCRIPTION_FILE).is_file() or not (path / STORE_FILE).is_file():
+            raise IndexNotFoundError(
+                f"no index at {path}: build one with `python -m ingest DOCS_FOLDER --index {path}`"
+            )
+        store = ChunkStore(path / STORE_FILE)
+        dimension = int(store.get_meta("dimension") or 0)
+        if embedding_model is not None:
+            _check_model(path, store, embedding_model, None)
+        return cls(path, store, _load_vectors(path, store, dimension))
+
+    def close(self) -> None:
+        self.store.close()
+
+    @property
+    def embedding_model(self) -> str:
+        return self.store.get_meta("embedding_model") or ""
+
+    @property
+    def dimension(self) -> int:
+        return int(self.store.get_meta("dimension") or 0)
+
+    # --- writing ---------------------------------------------------------------------------------
+    def write_document(self, source: str, content_hash: str, size: int, text: str, metadata: dict,
+                       chunks: list[Chunk], embeddings: np.ndarray) -> None:
+        """Replace one document: committed in SQLite first, then mirrored into the vectors."""
+        removed, added = self.store.replace_document(source, content_hash, size, text, metadata, chunks, embeddings)
+        self.vectors.remove(np.array(removed, dtype=np.int64))
+        self.vectors.add(np.array(added, dtype=np.int64), embeddings)
+
+    def remove_document(self, source: str) -> None:
+        removed = self.store.delete_document(source)
+        self.vectors.remove(np.array(removed, dtype=np.int64))
+
+    def flush(self, extra_description: dict | None = None) -> None:
+        """Persist the vectors atomically, stamp them with the store generation, describe the index."""
+        generation = self.store.generation
+        self.vectors.save(self.path / VECTORS_FILE)
+        write_text_atomically(self.path / VECTORS_STAMP_FILE, json.dumps({"generation": generation}))
+        description = {
+            "format": "ragqa-index",
+            "schema_version": SCHEMA_VERSION,
+            "embedding_model": self.embedding_model,
+            "dimension": self.dimension,
+            "generation": generation,
+            "documents": len(self.store.manifest()),
+            "chunks": self.store.chunk_count(),
+            **(extra_description or {}),
+        }
+        write_text_atomically(self.path / DESCRIPTION_FILE, json.dumps(description, indent=2) + "\n")
+
+
+def _check_model(path: Path, store: ChunkStore, embedding_model: str, dimension: int | None) -> None:
+    recorded_model = store.get_meta("embedding_model")
+    recorded_dim = int(store.get_meta("dimension") or 0)
+    if recorded_model != embedding_model or (dimension is not None and recorded_dim != dimension):
+        raise IndexMismatchError(
+            f"index {path} was built with embedding model {recorded_model!r} (dimension {recorded_dim}), "
+            f"but {embedding_model!r}{f' (dimension {dimension})' if dimension else ''} is configured; "
+            "use that model (RAGQA_EMBEDDING_MODEL) or another --index folder"
+        )
+
+
+def _load_vectors(path: Path, store: ChunkStore, dimension: int) -> FaissVectorStore:
+    """Load the FAISS file and bring it in line with the store if it reflects another generation."""
+    vectors_path, stamp_path = path / VECTORS_FILE, path / VECTORS_STAMP_FILE
+    vectors = FaissVectorStore.load(vectors_path) if vectors_path.is_file() else FaissVectorStore(dimension)
+    stamp = json.loads(stamp_path.read_text()) if stamp_path.is_file() else {}
+    if stamp.get("generation") == store.generation and len(vectors) == store.chunk_count():
+        return vectors
+    # The run that wrote the store did not finish its flush (or never started one): reconcile.
+    in_store, in_vectors = store.chunk_ids(), vectors.ids()
+    extra = np.array(sorted(in_vectors - in_store), dtype=np.int64)
+    missing = sorted(in_store - in_vectors)
+    vectors.remove(extra)
+    if missing:
+        vectors.add(np.array(missing, dtype=np.int64), store.embeddings(missing))
+    log.info("reconciled vectors with the store: %d added, %d removed", len(missing), len(extra))
+    return vectors

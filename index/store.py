@@ -1,0 +1,214 @@
+"""SQLite chunk store: documents (the manifest), chunks with offsets and embeddings, and FTS5 keywords.
+
+SQLite is the source of truth. Each document's change is one transaction that also bumps the
+index `generation`; the FAISS file is a cache of the `embedding` column that is reconciled with
+this table on open, so a crash between the two never leaves them disagreeing for a reader.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from index.types import Chunk, Document, Hit
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    source TEXT NOT NULL UNIQUE,
+    content_hash TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    ingested_at TEXT NOT NULL,
+    text TEXT NOT NULL,
+    metadata TEXT NOT NULL DEFAULT '{}'
+);
+-- AUTOINCREMENT: a chunk id is never reused, so a stale FAISS id can never point at a new chunk.
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    embedding BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    text, content='chunks', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS chunks_fts_insert AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+"""
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class ChunkStore:
+    """Documents and chunks in one SQLite file (WAL), opened for reading or writing."""
+
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        self.path = path
+        if readonly:
+            uri = f"file:{path}?mode=ro"
+            self.db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        else:
+            self.db = sqlite3.connect(path, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(_SCHEMA)
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.row_factory = sqlite3.Row
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- meta -----------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    @property
+    def generation(self) -> int:
+        """Bumped by every committed change; readers compare it to notice new content."""
+        return int(self.get_meta("generation") or 0)
+
+    def _bump_generation(self) -> None:
+        self.db.execute(
+            "INSERT INTO meta(key, value) VALUES ('generation', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
+    # --- writes: one transaction per document -----------------------------------------------
+    def replace_document(
+        self,
+        source: str,
+        content_hash: str,
+        size: int,
+        text: str,
+        metadata: dict,
+        chunks: Sequence[Chunk],
+        embeddings: np.ndarray,  # (len(chunks), dim) float32
+    ) -> tuple[list[int], list[int]]:
+        """Insert or replace one document and its chunks atomically. Returns (removed ids, new ids)."""
+        if len(chunks) != len(embeddings):
+            raise ValueError(f"{len(chunks)} chunks but {len(embeddings)} embeddings")
+        with self.db:  # one transaction: all of this document's change, or none of it
+            removed = self._delete_document(source)
+            cur = self.db.execute(
+                "INSERT INTO documents(source, content_hash, size, ingested_at, text, metadata) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (source, content_hash, size, _now(), text, json.dumps(metadata)),
+            )
+            doc_id = cur.lastrowid
+            new_ids = []
+            for ordinal, (chunk, vector) in enumerate(zip(chunks, embeddings)):
+                cur = self.db.execute(
+                    "INSERT INTO chunks(document_id, ordinal, start, end, text, metadata, embedding) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (doc_id, ordinal, chunk.start, chunk.end, chunk.text, json.dumps(chunk.metadata),
+                     np.asarray(vector, dtype=np.float32).tobytes()),
+                )
+                new_ids.append(cur.lastrowid)
+            self._bump_generation()
+        return removed, new_ids
+
+    def delete_document(self, source: str) -> list[int]:
+        """Remove a document and its chunks atomically; returns the removed chunk ids."""
+        with self.db:
+            removed = self._delete_document(source)
+            self._bump_generation()
+        return removed
+
+    def _delete_document(self, source: str) -> list[int]:
+        ids = [r[0] for r in self.db.execute(
+            "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.source = ?",
+            (source,),
+        )]
+        self.db.execute("DELETE FROM chunks WHERE document_id IN (SELECT id FROM documents WHERE source = ?)", (source,))
+        self.db.execute("DELETE FROM documents WHERE source = ?", (source,))
+        return ids
+
+    # --- reads --------------------------------------------------------------------------------
+    def manifest(self) -> dict[str, str]:
+        """{source: content_hash} of every stored document."""
+        return {r[0]: r[1] for r in self.db.execute("SELECT source, content_hash FROM documents")}
+
+    def documents(self) -> list[Document]:
+        rows = self.db.execute(
+            "SELECT d.id, d.source, d.content_hash, d.size, d.ingested_at, d.metadata, "
+            "(SELECT COUNT(*) FROM chunks c WHERE c.document_id = d.id) AS n "
+            "FROM documents d ORDER BY d.source"
+        )
+        return [Document(r["id"], r["source"], r["content_hash"], r["size"], r["n"], r["ingested_at"],
+                         json.loads(r["metadata"])) for r in rows]
+
+    def document_text(self, source: str) -> str | None:
+        row = self.db.execute("SELECT text FROM documents WHERE source = ?", (source,)).fetchone()
+        return None if row is None else row[0]
+
+    def chunk_count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+
+    def chunk_ids(self) -> set[int]:
+        return {r[0] for r in self.db.execute("SELECT id FROM chunks")}
+
+    def embeddings(self, ids: Sequence[int]) -> np.ndarray:
+        """(len(ids), dim) float32 in the order of `ids`."""
+        rows = {}
+        for batch in _batches(list(ids), 900):
+            marks = ",".join("?" * len(batch))
+            for r in self.db.execute(f"SELECT id, embedding FROM chunks WHERE id IN ({marks})", batch):
+                rows[r[0]] = np.frombuffer(r[1], dtype=np.float32)
+        return np.stack([rows[i] for i in ids]) if ids else np.zeros((0, 0), dtype=np.float32)
+
+    def hits(self, scored: Sequence[tuple[int, float, float]]) -> list[Hit]:
+        """Materialise (chunk_id, score, similarity) triples as Hits, keeping their order."""
+        if not scored:
+            return []
+        ids = [s[0] for s in scored]
+        marks = ",".join("?" * len(ids))
+        rows = {r["id"]: r for r in self.db.execute(
+            "SELECT c.id, c.start, c.end, c.text, c.metadata, d.source FROM chunks c "
+            f"JOIN documents d ON d.id = c.document_id WHERE c.id IN ({marks})", ids)}
+        return [
+            Hit(chunk_id=i, source=rows[i]["source"], text=rows[i]["text"], start=rows[i]["start"],
+                end=rows[i]["end"], score=score, similarity=sim, metadata=json.loads(rows[i]["metadata"]))
+            for i, score, sim in scored if i in rows
+        ]
+
+    def keyword_search(self, query: str, k: int) -> list[tuple[int, float]]:
+        """BM25 over chunk text: [(chunk_id, score)] best first, score higher is better."""
+        words = {w.lower() for w in _WORD.findall(query)}
+        if not words:
+            return []
+        match = " OR ".join(f'"{w}"' for w in sorted(words))
+        rows = self.db.execute(
+            "SELECT rowid, bm25(chunks_fts) AS rank FROM chunks_fts WHERE chunks_fts MATCH ? "
+            "ORDER BY rank LIMIT ?", (match, k))
+        return [(r[0], -float(r[1])) for r in rows]  # FTS5's bm25 is lower-is-better
+
+
+def _batches(items: list, size: int) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]

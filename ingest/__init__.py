@@ -1,0 +1,1 @@
+"""The offline half of ragqa: documents → text → chunks → embeddings in an index directory."""

@@ -1,0 +1,98 @@
+"""`python -m ingest DOCS_FOLDER --index INDEX_DIR`: bring an index in line with a folder of documents."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models come from installed packages, never a hub
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from app.settings import Settings  # noqa: E402
+from index.errors import IndexStoreError  # noqa: E402
+
+
+def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m ingest",
+        description="Ingest a folder of .txt, .md, .html and .pdf files into a ragqa index. "
+                    "Runs are incremental: only added, changed and deleted files cost work.",
+    )
+    parser.add_argument("folder", type=Path, nargs="?", default=settings.docs_dir,
+                        help=f"folder of documents (default: RAGQA_DOCS_DIR, now {settings.docs_dir})")
+    parser.add_argument("--index", type=Path, default=settings.index_dir,
+                        help=f"index directory to create or update (default: RAGQA_INDEX_DIR, now {settings.index_dir})")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    parser.add_argument("--replace", action="store_true",
+                        help="let this index mirror another folder than the one it was built from")
+    return parser.parse_args(argv)
+
+
+def fail(message: str, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps({"error": message}))
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings()
+    except ValueError as exc:
+        print(f"error: invalid settings: {exc}", file=sys.stderr)
+        return 2
+    args = parse_args(argv, settings)
+    folder: Path = args.folder
+    if not folder.is_dir():
+        return fail(f"document folder {folder} does not exist or is not a folder", args.json)
+
+    from tqdm import tqdm
+
+    from index.directory import IndexDirectory
+    from index.embedder import Embedder
+    from ingest.chunking import Chunker
+    from ingest.pipeline import IngestPipeline
+
+    try:
+        embedder = Embedder(settings.embedding_model, settings.embedding_batch_size)
+        if settings.chunk_tokens > embedder.max_tokens - 2:
+            return fail(f"RAGQA_CHUNK_TOKENS={settings.chunk_tokens} exceeds what the embedder reads "
+                        f"({embedder.max_tokens - 2} word-pieces)", args.json)
+        index = IndexDirectory.open_for_writing(args.index, embedder.name, embedder.dimension)
+    except (IndexStoreError, ValueError, RuntimeError) as exc:
+        return fail(str(exc), args.json)
+
+    recorded = json.loads((args.index / "ragqa-index.json").read_text()).get("source_folder") \
+        if (args.index / "ragqa-index.json").is_file() else None
+    if recorded and recorded != str(folder.resolve()) and not args.replace:
+        return fail(f"index {args.index} mirrors {recorded}; ingesting {folder.resolve()} would remove its "
+                    "documents. Use another --index, or pass --replace to do it anyway", args.json)
+
+    chunker = Chunker(embedder.tokenizer, settings.chunk_tokens, settings.chunk_overlap_tokens)
+    pipeline = IngestPipeline(index, embedder, chunker, max_file_bytes=settings.max_file_bytes)
+    with tqdm(desc="ingesting", unit="file", disable=None, file=sys.stderr, leave=False) as bar:
+        report = pipeline.run(
+            folder,
+            on_file=lambda _source: bar.update(1),
+            on_skip=lambda source, reason: tqdm.write(f"skipped {source}: {reason}", file=sys.stderr),
+        )
+    index.close()
+    for item in report.skipped:
+        if item["reason"].startswith("unsupported format"):
+            print(f"skipped {item['path']}: {item['reason']}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(report.summary())
+    if report.readable == 0:
+        print(f"error: no document in {folder} could be read", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

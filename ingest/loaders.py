@@ -1,0 +1,121 @@
+"""Loaders: one function per format, each turning a file's bytes into text plus metadata.
+
+A loader raises `UnreadableFile` with a reason a person can act on; the pipeline reports it,
+skips the file and goes on.
+"""
+from __future__ import annotations
+
+import codecs
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class UnreadableFile(Exception):
+    """The file cannot be turned into text; the message says why."""
+
+
+@dataclass(frozen=True)
+class LoadedText:
+    """A document's extracted text; chunk offsets point into `text`."""
+
+    text: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 (or UTF-16/32 with a byte-order mark), exactly as written: no newline translation."""
+    if not data.strip():
+        raise UnreadableFile("empty file")
+    for bom, encoding in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                          (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                          (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            return data.decode(encoding)
+    if b"\x00" in data[:8192]:
+        raise UnreadableFile("binary file (NUL bytes), not text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnreadableFile(f"not UTF-8 text (invalid byte at offset {exc.start})") from None
+
+
+def load_plain_text(data: bytes) -> LoadedText:
+    """.txt and .md: the text as it is (Markdown is kept verbatim so quotes match the file)."""
+    return LoadedText(decode_text(data))
+
+
+_DROPPED_HTML_TAGS = ("script", "style", "noscript", "template", "svg", "head")
+_BLOCK_HTML_TAGS = ("p", "div", "section", "article", "li", "tr", "pre", "blockquote", "dt", "dd",
+                    "h1", "h2", "h3", "h4", "h5", "h6", "br", "table", "ul", "ol", "dl", "header",
+                    "footer", "nav", "main", "aside", "figure", "figcaption", "hr")
+
+
+def load_html(data: bytes) -> LoadedText:
+    """.html/.htm: visible text only, one line per block element; scripts and styles dropped."""
+    from bs4 import BeautifulSoup
+
+    if not data.strip():
+        raise UnreadableFile("empty file")
+    soup = BeautifulSoup(data, "lxml")
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    for tag in soup(_DROPPED_HTML_TAGS):
+        tag.decompose()
+    for tag in soup(_BLOCK_HTML_TAGS):  # block boundaries become line breaks, so sentences don't fuse
+        tag.insert_before("\n")
+        tag.insert_after("\n")
+    lines = (" ".join(line.split()) for line in soup.get_text().splitlines())
+    text = "\n".join(line for line in lines if line)
+    if not text:
+        raise UnreadableFile("no visible text in the HTML")
+    return LoadedText(text, {"title": title} if title else {})
+
+
+def load_pdf(data: bytes) -> LoadedText:
+    """.pdf: text of each page, pages separated by a blank line; `pages` maps page numbers to offsets."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        page_texts = [(page.extract_text() or "").strip() for page in reader.pages]
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise UnreadableFile(f"broken PDF ({type(exc).__name__}: {exc})") from None
+    parts, pages, offset = [], [], 0
+    for number, page_text in enumerate(page_texts, start=1):
+        if not page_text:
+            continue
+        if parts:
+            parts.append("\n\n")
+            offset += 2
+        pages.append([number, offset, offset + len(page_text)])
+        parts.append(page_text)
+        offset += len(page_text)
+    if not parts:
+        raise UnreadableFile("PDF has no extractable text (scanned images need OCR)")
+    return LoadedText("".join(parts), {"pages": pages})
+
+
+LOADERS: dict[str, Callable[[bytes], LoadedText]] = {
+    ".txt": load_plain_text,
+    ".md": load_plain_text,
+    ".markdown": load_plain_text,
+    ".html": load_html,
+    ".htm": load_html,
+    ".pdf": load_pdf,
+}
+
+
+def loader_for(path: Path) -> Callable[[bytes], LoadedText] | None:
+    """The loader for a file's extension, or None when the format is not supported."""
+    return LOADERS.get(path.suffix.lower())
+
+
+def page_of(offset: int, pages: list[list[int]]) -> int | None:
+    """The PDF page number holding a character offset of the extracted text."""
+    for number, start, end in pages:
+        if offset < end or offset < start:
+            return number
+    return pages[-1][0] if pages else None
