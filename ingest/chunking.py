@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from index.types import Chunk
 
-# A boundary after sentence-final punctuation (plus closing quotes/brackets) followed by space,
-# or at a line break. Segments are what lies between boundaries, with whitespace trimmed.
-_BOUNDARY = re.compile(r"(?<=[.!?…。！？])[\"'”’)\]]*\s+|\n+")
+# A boundary is whitespace after sentence-final punctuation (with any closing quote or bracket),
+# or a line break. Boundaries are only ever whitespace, so the word-pieces of a chunk are exactly
+# the sum of its segments'. Segments are what lies between boundaries.
+_BOUNDARY = re.compile(r"(?:(?<=[.!?…。！？])|(?<=[.!?…][\"'”’)\]]))\s+|\n+")
 
 
 @dataclass(frozen=True)

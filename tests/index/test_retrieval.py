@@ -1,0 +1,48 @@
+"""Dense, keyword and hybrid retrieval find the passage that holds the answer."""
+from __future__ import annotations
+
+import pytest
+
+from index.directory import IndexDirectory
+from index.retrieval import Retriever, reciprocal_rank_fusion
+from ingest.pipeline import IngestPipeline
+
+
+def test_rrf_rewards_agreement_between_rankings():
+    fused = reciprocal_rank_fusion([[1, 2, 3], [3, 1, 4]], k=60)
+    assert [i for i, _ in fused] == [1, 3, 2, 4]
+    assert fused[0][1] == pytest.approx(1 / 61 + 1 / 62)
+
+
+def test_rrf_of_one_ranking_keeps_its_order():
+    assert [i for i, _ in reciprocal_rank_fusion([[5, 9, 2]])] == [5, 9, 2]
+
+
+@pytest.fixture()
+def retriever(docs_folder, tmp_path, embedder, chunker):
+    index = IndexDirectory.open_for_writing(tmp_path / "index", embedder.name, embedder.dimension)
+    IngestPipeline(index, embedder, chunker).run(docs_folder)
+    yield Retriever(index, embedder)
+    index.close()
+
+
+@pytest.mark.parametrize("mode", ["dense", "keyword", "hybrid"])
+@pytest.mark.parametrize(("query", "source"), [
+    ("Who built the lighthouse?", "lighthouse.txt"),
+    ("How long does sourdough dough rest?", "baking/bread.md"),
+    ("When does the chess club meet?", "club.html"),
+])
+def test_each_mode_ranks_the_right_document_first(retriever, mode, query, source):
+    hits = retriever.search(query, 3, mode)
+    assert hits[0].source == source
+    assert all(h.similarity > -1.0 for h in hits)
+
+
+def test_keyword_only_hits_still_carry_a_cosine_similarity(retriever):
+    hits = retriever.search("Kowalski", 2, "keyword")
+    assert hits[0].source == "club.html" and 0.0 < hits[0].similarity <= 1.0
+
+
+def test_hits_point_at_their_text_in_the_stored_document(retriever):
+    for hit in retriever.search("lighthouse electricity", 3):
+        assert retriever.index.store.document_text(hit.source)[hit.start:hit.end] == hit.text

@@ -1,0 +1,63 @@
+"""Chunks are exact slices of the text, bounded in word-pieces, sentence-aligned, and overlapping."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from ingest.chunking import Chunker
+
+ENGLISH = " ".join(
+    f"Sentence number {i} says that the river Aldra floods every {i % 7 + 2} years near the mill."
+    for i in range(60)
+)
+UNICODE_HEAVY = "\n".join([
+    "Ünïcödé tëxt wïth dïäcrïtïcs. 東京は日本の首都です。人口は約1400万人です！",
+    "Emoji 👩🏽‍🔬 and flags 🇳🇴 stay intact… «Guillemets» and “curly quotes.” Next one?",
+    "Арабский: مرحبا بالعالم. Hebrew: שלום עולם. Combining: e\u0301 a\u0308 o\u0302.",
+    "Zero\u200bwidth and non\u00a0breaking spaces. Tabs\tand\r\nwindows line ends.",
+] * 25)
+
+
+def _tokens(chunker, text):
+    return len(chunker.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+@pytest.mark.parametrize("text", [ENGLISH, UNICODE_HEAVY], ids=["english", "unicode"])
+def test_every_chunk_is_an_exact_slice_within_the_token_budget(chunker, text):
+    chunks = chunker.split(text)
+    assert len(chunks) > 3
+    for chunk in chunks:
+        assert text[chunk.start:chunk.end] == chunk.text
+        assert _tokens(chunker, chunk.text) <= chunker.max_tokens
+    # together they cover the text from its first to its last non-space character
+    assert chunks[0].start == len(text) - len(text.lstrip())
+    assert chunks[-1].end == len(text.rstrip())
+
+
+def test_chunks_break_between_sentences_and_overlap(chunker):
+    chunks = chunker.split(ENGLISH)
+    for chunk in chunks:
+        assert chunk.text.startswith("Sentence number") and chunk.text.endswith("mill.")
+    for before, after in zip(chunks, chunks[1:]):
+        assert after.start < before.end, "consecutive chunks share their boundary sentences"
+        assert after.start > before.start, "every chunk moves forward"
+
+
+def test_a_sentence_longer_than_a_chunk_is_cut_at_word_pieces(embedder):
+    chunker = Chunker(embedder.tokenizer, max_tokens=32, overlap_tokens=8)
+    text = " ".join(random.Random(7).choice(["alpha", "beta", "gamma", "délta", "εψιλον"]) for _ in range(400))
+    chunks = chunker.split(text)
+    assert len(chunks) > 10
+    for chunk in chunks:
+        assert text[chunk.start:chunk.end] == chunk.text
+        assert _tokens(chunker, chunk.text) <= 32
+
+
+def test_blank_text_gives_no_chunks(chunker):
+    assert chunker.split("  \n\n\t ") == []
+
+
+def test_invalid_sizes_are_rejected_with_the_value(embedder):
+    with pytest.raises(ValueError, match="overlap_tokens"):
+        Chunker(embedder.tokenizer, max_tokens=64, overlap_tokens=64)

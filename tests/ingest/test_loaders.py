@@ -1,0 +1,62 @@
+"""Loaders turn each format into text, and refuse bad files with a reason a person can act on."""
+from __future__ import annotations
+
+import pytest
+
+from ingest.loaders import UnreadableFile, load_html, load_pdf, load_plain_text, loader_for, page_of
+from tests.pdf_maker import make_pdf
+
+
+def test_plain_text_is_kept_exactly_including_crlf_and_unicode():
+    text = "Line one.\r\nZweite Zeile — naïve café ☕.\r\n"
+    assert load_plain_text(text.encode("utf-8")).text == text
+
+
+def test_utf8_bom_and_utf16_are_decoded():
+    assert load_plain_text(b"\xef\xbb\xbfhello").text == "hello"
+    assert load_plain_text("grüße".encode("utf-16")).text == "grüße"
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [(b"", "empty"), (b"  \n\t ", "empty"), (b"\x00\x01\x02binary", "binary"), (b"caf\xe9 au lait", "not UTF-8")],
+)
+def test_bad_text_files_are_refused_with_a_reason(data, reason):
+    with pytest.raises(UnreadableFile, match=reason):
+        load_plain_text(data)
+
+
+def test_html_keeps_visible_text_and_drops_scripts_and_styles():
+    html = (b"<html><head><title>Guide</title><style>body{color:red}</style></head><body>"
+            b"<script>var secret = 1;</script><h1>Install</h1><p>Run <b>make</b> run.</p>"
+            b"<noscript>enable js</noscript><ul><li>one</li><li>two</li></ul></body></html>")
+    loaded = load_html(html)
+    assert loaded.text.splitlines() == ["Install", "Run make run.", "one", "two"]
+    assert "secret" not in loaded.text and "color" not in loaded.text and "enable js" not in loaded.text
+    assert loaded.metadata["title"] == "Guide"
+
+
+def test_html_without_visible_text_is_refused():
+    with pytest.raises(UnreadableFile, match="no visible text"):
+        load_html(b"<html><script>x()</script></html>")
+
+
+def test_pdf_text_and_page_numbers():
+    loaded = load_pdf(make_pdf(["The first page talks about apples.", "The second page talks about pears."]))
+    assert "apples" in loaded.text and "pears" in loaded.text
+    pears_at = loaded.text.index("pears")
+    assert page_of(pears_at, loaded.metadata["pages"]) == 2
+    assert page_of(loaded.text.index("apples"), loaded.metadata["pages"]) == 1
+
+
+@pytest.mark.parametrize("data", [b"%PDF-1.4 this is not really a pdf", make_pdf(["truncated page text"])[:120]])
+def test_broken_pdf_is_refused_with_a_reason(data):
+    with pytest.raises(UnreadableFile, match="PDF"):
+        load_pdf(data)
+
+
+def test_formats_are_chosen_by_extension(tmp_path):
+    assert loader_for(tmp_path / "a.TXT") is load_plain_text
+    assert loader_for(tmp_path / "b.htm") is load_html
+    assert loader_for(tmp_path / "c.pdf") is load_pdf
+    assert loader_for(tmp_path / "d.docx") is None

@@ -1,0 +1,150 @@
+"""Incremental ingestion: only what changed costs work, bad files are skipped, nothing indexed is lost."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from index.directory import IndexDirectory
+from index.errors import IndexMismatchError
+from ingest.pipeline import IngestPipeline
+from tests.conftest import DOCUMENTS
+
+
+@pytest.fixture()
+def run_ingest(embedder, chunker, tmp_path):
+    index_dir = tmp_path / "index"
+
+    def run(folder):
+        index = IndexDirectory.open_for_writing(index_dir, embedder.name, embedder.dimension)
+        try:
+            return IngestPipeline(index, embedder, chunker).run(folder)
+        finally:
+            index.close()
+
+    run.index_dir = index_dir
+    return run
+
+
+def _open(run_ingest):
+    return IndexDirectory.open(run_ingest.index_dir)
+
+
+def test_add_then_unchanged_then_change_then_delete(docs_folder, run_ingest):
+    first = run_ingest(docs_folder)
+    assert sorted(first.added) == sorted(DOCUMENTS) and first.chunks_embedded >= 3
+
+    again = run_ingest(docs_folder)
+    assert again.chunks_embedded == 0 and not (again.added or again.updated or again.removed)
+    assert len(again.unchanged) == 3 and "already up to date" in again.summary()
+
+    (docs_folder / "lighthouse.txt").write_text("The lighthouse at Varnholm is now a museum about whaling.")
+    (docs_folder / "club.html").unlink()
+    changed = run_ingest(docs_folder)
+    assert changed.updated == ["lighthouse.txt"] and changed.removed == ["club.html"] and changed.added == []
+
+    index = _open(run_ingest)
+    assert set(index.store.manifest()) == {"lighthouse.txt", "baking/bread.md"}
+    assert "museum" in index.store.document_text("lighthouse.txt")
+    assert index.vectors.ids() == index.store.chunk_ids()  # no vector left behind by the delete
+    index.close()
+
+
+def test_bad_files_are_skipped_with_reasons_and_keep_their_old_version(docs_folder, run_ingest):
+    run_ingest(docs_folder)
+    (docs_folder / "lighthouse.txt").write_bytes(b"\xff\xfe\x00\x00garbage\x00")  # now broken
+    (docs_folder / "photo.jpg").write_bytes(b"\xff\xd8\xff")
+    (docs_folder / ".hidden.txt").write_text("secret notes")
+    (docs_folder / "empty.md").write_text("")
+    report = run_ingest(docs_folder)
+    reasons = {s["path"]: s["reason"] for s in report.skipped}
+    assert set(reasons) == {"lighthouse.txt", "photo.jpg", "empty.md"}
+    assert "unsupported" in reasons["photo.jpg"] and "empty" in reasons["empty.md"]
+    index = _open(run_ingest)
+    assert "Ada Brook" in index.store.document_text("lighthouse.txt"), "the last good version stays"
+    assert ".hidden.txt" not in index.store.manifest()
+    index.close()
+
+
+def test_an_emptied_folder_does_not_wipe_the_index(docs_folder, run_ingest):
+    run_ingest(docs_folder)
+    for name in DOCUMENTS:
+        (docs_folder / name).unlink()
+    report = run_ingest(docs_folder)
+    assert report.readable == 0 and report.removed == []
+    index = _open(run_ingest)
+    assert len(index.store.manifest()) == 3
+    index.close()
+
+
+def test_symlink_out_of_the_folder_is_not_followed(docs_folder, run_ingest, tmp_path):
+    outside = tmp_path / "outside.txt"
+    outside.write_text("Private text outside the documents folder.")
+    (docs_folder / "link.txt").symlink_to(outside)
+    report = run_ingest(docs_folder)
+    assert {"path": "link.txt", "reason": "symbolic link out of the folder"} in report.skipped
+
+
+def test_index_refuses_another_embedding_model(docs_folder, run_ingest, embedder):
+    run_ingest(docs_folder)
+    with pytest.raises(IndexMismatchError, match="all-MiniLM-L6-v2"):
+        IndexDirectory.open_for_writing(run_ingest.index_dir, "some-other-model", 768)
+    with pytest.raises(IndexMismatchError):
+        IndexDirectory.open(run_ingest.index_dir, "some-other-model")
+
+
+def test_vectors_are_reconciled_when_a_run_died_before_saving_them(docs_folder, run_ingest, embedder, chunker):
+    run_ingest(docs_folder)
+    # A run that commits a document to SQLite and dies before flushing the FAISS file:
+    index = IndexDirectory.open_for_writing(run_ingest.index_dir, embedder.name, embedder.dimension)
+    text = "The ferry to Skarvik leaves at seven."
+    chunks = chunker.split(text)
+    index.write_document("ferry.txt", "hash", len(text), text, {}, chunks, embedder.embed([c.text for c in chunks]))
+    index.remove_document("club.html")
+    index.close()  # no flush
+    reopened = _open(run_ingest)
+    assert reopened.vectors.ids() == reopened.store.chunk_ids()
+    reopened.close()
+
+
+def _cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "ingest", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+def test_cli_reports_json_then_embeds_nothing_on_a_second_run(docs_folder, tmp_path, request):
+    root = request.config.rootpath
+    first = _cli(docs_folder, "--index", tmp_path / "cli-index", "--json", cwd=root)
+    assert first.returncode == 0, first.stderr
+    assert len(json.loads(first.stdout)["added"]) == 3
+    second = _cli(docs_folder, "--index", tmp_path / "cli-index", cwd=root)
+    assert second.returncode == 0
+    assert "chunks embedded 0" in second.stdout and "already up to date" in second.stdout
+
+
+def test_cli_missing_folder_is_a_clear_error(tmp_path, request):
+    result = _cli(tmp_path / "nope", "--index", tmp_path / "i", cwd=request.config.rootpath)
+    assert result.returncode == 2
+    assert "does not exist" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_cli_exits_non_zero_when_nothing_could_be_read(tmp_path, request):
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "a.txt").write_bytes(b"\x00\x01")
+    result = _cli(folder, "--index", tmp_path / "i", cwd=request.config.rootpath)
+    assert result.returncode == 1
+    assert "skipped a.txt: binary" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_cli_refuses_to_mirror_another_folder_without_replace(docs_folder, tmp_path, request):
+    root = request.config.rootpath
+    assert _cli(docs_folder, "--index", tmp_path / "i", cwd=root).returncode == 0
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "x.txt").write_text("Another folder entirely.")
+    refused = _cli(other, "--index", tmp_path / "i", cwd=root)
+    assert refused.returncode == 2 and "--replace" in refused.stderr
+    assert _cli(other, "--index", tmp_path / "i", "--replace", cwd=root).returncode == 0
