@@ -6,7 +6,7 @@ import time
 
 from anyio import to_thread
 
-from app.generation import Generator, build_messages
+from app.generation import Generator, build_messages, passages_within
 from app.grounding import NOT_IN_DOCUMENTS, citation, model_abstained, retrieval_is_too_weak
 from app.schemas import AskResponse
 from app.settings import Settings
@@ -29,13 +29,14 @@ class Answerer:
         started = time.perf_counter()
         hits = await to_thread.run_sync(self.retriever.search, question, top_k)
         timings["retrieval"] = _ms_since(started)
-        citations = [citation(h) for h in hits]
         if retrieval_is_too_weak(hits, self.settings.abstain_threshold):
             # Nothing close enough: answer that plainly, without spending time on the model.
             timings["total"] = _ms_since(started)
             return AskResponse(answer=NOT_IN_DOCUMENTS, abstained=True, citations=[],
                                model=self.generator.name, timings_ms=timings)
-        messages = build_messages(question, hits, self.settings.max_context_chars)
+        passages = passages_within(hits, self.settings.max_context_chars)
+        citations = [citation(h) for h in passages]  # exactly the passages the model was given
+        messages = build_messages(question, passages)
         queued = time.perf_counter()
         async with self._generation_lock:
             timings["queue"] = _ms_since(queued)

@@ -34,15 +34,21 @@ class Generator(Protocol):
     def generate(self, messages: list[dict[str, str]], max_new_tokens: int) -> Generation: ...
 
 
-def build_messages(question: str, hits: Sequence[Hit], max_context_chars: int) -> list[dict[str, str]]:
-    """System instruction, then the passages numbered [1]..[n] with their sources, then the question."""
-    passages, used = [], 0
-    for number, hit in enumerate(hits, start=1):
-        if passages and used + len(hit.text) > max_context_chars:
+def passages_within(hits: Sequence[Hit], max_context_chars: int) -> list[Hit]:
+    """The best hits whose text fits the prompt budget (always at least one)."""
+    kept, used = [], 0
+    for hit in hits:
+        if kept and used + len(hit.text) > max_context_chars:
             break
-        passages.append(f"[{number}] (from {hit.source})\n{hit.text}")
+        kept.append(hit)
         used += len(hit.text)
-    user = "Passages:\n\n" + "\n\n".join(passages) + f"\n\nQuestion: {question}"
+    return kept
+
+
+def build_messages(question: str, passages: Sequence[Hit]) -> list[dict[str, str]]:
+    """System instruction, then the passages numbered [1]..[n] with their sources, then the question."""
+    numbered = [f"[{n}] (from {hit.source})\n{hit.text}" for n, hit in enumerate(passages, start=1)]
+    user = "Passages:\n\n" + "\n\n".join(numbered) + f"\n\nQuestion: {question}"
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 

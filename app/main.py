@@ -43,8 +43,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(qa_router)
 
     @app.exception_handler(NotReadyError)
-    async def not_ready(_: Request, exc: NotReadyError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "5"})
+    async def not_ready(request: Request, exc: NotReadyError) -> JSONResponse:
+        # Retrying helps while loading or waiting for an index, not after a failure that needs a fix.
+        headers = {} if request.app.state.loader.failed else {"Retry-After": "5"}
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -34,6 +34,9 @@ class Embedder:
 
     def __init__(self, name: str = BUNDLED_EMBEDDING_MODEL, batch_size: int = 32) -> None:
         from sentence_transformers import SentenceTransformer  # heavy import: only when used
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # keep the CLI's own progress bar the only one
 
         self.name = name
         self.batch_size = batch_size

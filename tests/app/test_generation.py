@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.generation import SYSTEM_PROMPT, build_messages, load_generator
+from app.generation import SYSTEM_PROMPT, build_messages, load_generator, passages_within
 from app.grounding import model_abstained, retrieval_is_too_weak
 from app.model_files import ModelNotFoundError, converted_dir, package_file, resolve_model
 from app.settings import Settings
@@ -15,26 +15,26 @@ def _hit(i: int, text: str, source: str = "a.txt", similarity: float = 0.6) -> H
 
 
 def test_prompt_numbers_the_passages_and_names_their_sources():
-    messages = build_messages("Q?", [_hit(1, "alpha", "x.md"), _hit(2, "beta", "y.md")], 1000)
+    messages = build_messages("Q?", [_hit(1, "alpha", "x.md"), _hit(2, "beta", "y.md")])
     assert messages[0] == {"role": "system", "content": SYSTEM_PROMPT}
     user = messages[1]["content"]
     assert "[1] (from x.md)\nalpha" in user and "[2] (from y.md)\nbeta" in user and user.endswith("Question: Q?")
 
 
-def test_prompt_leaves_out_passages_past_the_context_budget():
-    messages = build_messages("Q?", [_hit(1, "a" * 150), _hit(2, "b" * 150)], 200)
-    assert "[1]" in messages[1]["content"] and "[2]" not in messages[1]["content"]
+def test_passages_past_the_context_budget_are_left_out_but_never_all():
+    assert [h.chunk_id for h in passages_within([_hit(1, "a" * 150), _hit(2, "b" * 150)], 200)] == [1]
+    assert [h.chunk_id for h in passages_within([_hit(1, "a" * 500)], 200)] == [1]
 
 
 def test_generator_answers_from_the_passage(generator):
     hits = [_hit(1, "The Varnholm lighthouse stands 41 metres tall on the northern cliff.")]
-    result = generator.generate(build_messages("How tall is the Varnholm lighthouse?", hits, 2000), 40)
+    result = generator.generate(build_messages("How tall is the Varnholm lighthouse?", hits), 40)
     assert "41" in result.text
     assert 0 < result.new_tokens <= 40 and result.prompt_tokens > 20
 
 
 def test_greedy_decoding_is_deterministic(generator):
-    messages = build_messages("What is stored?", [_hit(1, "The barn stores hay and two tractors.")], 2000)
+    messages = build_messages("What is stored?", [_hit(1, "The barn stores hay and two tractors.")])
     assert generator.generate(messages, 24).text == generator.generate(messages, 24).text
 
 
