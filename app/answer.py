@@ -7,7 +7,7 @@ import time
 from anyio import to_thread
 
 from app.generation import Generator, build_messages, passages_within
-from app.grounding import NOT_IN_DOCUMENTS, citation, model_abstained, retrieval_is_too_weak
+from app.grounding import NOT_IN_DOCUMENTS, citation, model_abstained, retrieval_is_too_weak, trim_repetition
 from app.schemas import AskResponse
 from app.settings import Settings
 from index.retrieval import Retriever
@@ -43,9 +43,10 @@ class Answerer:
             generation_started = time.perf_counter()
             generation = await to_thread.run_sync(self.generator.generate, messages, self.settings.max_new_tokens)
             timings["generation"] = _ms_since(generation_started)
-        abstained = model_abstained(generation.text)
+        answer = trim_repetition(generation.text)
+        abstained = model_abstained(answer)
         timings["total"] = _ms_since(started)
-        return AskResponse(answer=NOT_IN_DOCUMENTS if abstained else generation.text, abstained=abstained,
+        return AskResponse(answer=NOT_IN_DOCUMENTS if abstained else answer, abstained=abstained,
                            citations=citations, model=self.generator.name, timings_ms=timings)
 
 

@@ -14,6 +14,20 @@ _MODEL_ABSTAINS = re.compile(r"^\W*(i (do not|don't) know|the passages do not|no
                              re.IGNORECASE)
 
 
+# A stretch of 4–400 characters said three or more times in a row: a small greedy model stuck in a loop.
+_LOOP = re.compile(r"(.{4,400}?)(?:\s*\1){2,}", re.DOTALL)
+
+
+def trim_repetition(answer: str) -> str:
+    """Cut an answer where it starts repeating itself, keeping the first occurrence."""
+    match = _LOOP.search(answer)
+    if match:
+        answer = answer[:match.start() + len(match.group(1))]
+    if answer.count("```") % 2:  # don't leave a code block open after the cut
+        answer = answer[:answer.rfind("```")]
+    return answer.strip()
+
+
 def retrieval_is_too_weak(hits: Sequence[Hit], threshold: float) -> bool:
     """No passage is similar enough to the question to hold its answer."""
     return not hits or max(h.similarity for h in hits) < threshold

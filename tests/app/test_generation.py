@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from app.generation import SYSTEM_PROMPT, build_messages, load_generator, passages_within
-from app.grounding import model_abstained, retrieval_is_too_weak
+from app.grounding import model_abstained, retrieval_is_too_weak, trim_repetition
 from app.model_files import ModelNotFoundError, converted_dir, package_file, resolve_model
 from app.settings import Settings
 from index.types import Hit
@@ -64,3 +64,11 @@ def test_settings_reject_overlap_not_smaller_than_chunk(monkeypatch):
     monkeypatch.setenv("RAGQA_CHUNK_OVERLAP_TOKENS", "64")
     with pytest.raises(ValueError, match="RAGQA_CHUNK_OVERLAP_TOKENS"):
         Settings()
+
+
+def test_an_answer_stuck_in_a_loop_is_cut_after_its_first_round():
+    looping = "Run this:\n\n```bash\npython -m ingest --index --index --index --index --index"
+    assert trim_repetition(looping) == "Run this:"
+    assert trim_repetition("The answer is:\n\nThe answer is:\n\nThe answer is:") == "The answer is:"
+    kept = "It stands 41 metres tall [1]. It was built in 1872."
+    assert trim_repetition(kept) == kept
