@@ -1,9 +1,14 @@
 """Request and response models of the HTTP API (they are also its OpenAPI schema)."""
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 MAX_QUESTION_CHARS = 2000
+
+# Surrounding whitespace is dropped first, so a blank question fails the length check too.
+QueryText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS)]
 
 
 class _Request(BaseModel):
@@ -11,27 +16,13 @@ class _Request(BaseModel):
 
 
 class AskRequest(_Request):
-    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, examples=["How do I ingest my own folder?"])
+    question: QueryText = Field(examples=["How do I ingest my own folder?"])
     top_k: int = Field(4, ge=1, le=20, description="How many passages to retrieve and give the model.")
-
-    @field_validator("question")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("question must not be blank")
-        return value.strip()
 
 
 class SearchRequest(_Request):
-    query: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, examples=["ingest a folder"])
+    query: QueryText = Field(examples=["ingest a folder"])
     top_k: int = Field(5, ge=1, le=20)
-
-    @field_validator("query")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("query must not be blank")
-        return value.strip()
 
 
 class Citation(BaseModel):

@@ -126,3 +126,18 @@ def test_docs_page_and_openapi_are_served(server):
     client, _, _ = server
     assert client.get("/docs").status_code == 200
     assert "/ask" in client.get("/openapi.json").json()["paths"]
+
+
+def test_health_and_search_answer_while_answers_are_being_generated(server):
+    """Generation runs off the event loop: other routes don't queue behind it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    client, _, _ = server
+    question = {"question": "When was the lighthouse at Varnholm converted to electricity?"}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        asks = [pool.submit(client.post, "/ask", json=question) for _ in range(2)]  # served one at a time
+        time.sleep(0.3)  # let both reach the server
+        assert client.get("/healthz").status_code == 200
+        assert client.post("/search", json={"query": "lighthouse"}).status_code == 200
+        assert not all(a.done() for a in asks), "health and search came back while generation was still running"
+        assert all(a.result().status_code == 200 for a in asks)
