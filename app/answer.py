@@ -7,7 +7,14 @@ import time
 from anyio import to_thread
 
 from app.generation import Generator, build_messages, passages_within
-from app.grounding import NOT_IN_DOCUMENTS, citation, model_abstained, retrieval_is_too_weak, trim_repetition
+from app.grounding import (
+    NOT_IN_DOCUMENTS,
+    best_quote,
+    citation,
+    model_abstained,
+    retrieval_is_too_weak,
+    trim_repetition,
+)
 from app.schemas import AskResponse
 from app.settings import Settings
 from index.retrieval import Retriever
@@ -46,7 +53,10 @@ class Answerer:
         answer = trim_repetition(generation.text)
         abstained = model_abstained(answer)
         timings["total"] = _ms_since(started)
-        return AskResponse(answer=NOT_IN_DOCUMENTS if abstained else answer, abstained=abstained,
+        if abstained:
+            return AskResponse(answer=NOT_IN_DOCUMENTS, abstained=True, citations=citations,
+                               model=self.generator.name, timings_ms=timings)
+        return AskResponse(answer=answer, abstained=False, quote=best_quote(answer, question, passages),
                            citations=citations, model=self.generator.name, timings_ms=timings)
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from app.schemas import Citation
+from app.schemas import Citation, Quote
 from index.types import Hit
+from ingest.chunking import sentence_spans
 
 NOT_IN_DOCUMENTS = "The documents do not contain an answer to this question."
 
@@ -40,3 +41,31 @@ def model_abstained(answer: str) -> bool:
 def citation(hit: Hit) -> Citation:
     return Citation(source=hit.source, chunk_id=str(hit.chunk_id), text=hit.text, score=hit.score,
                     similarity=hit.similarity, start=hit.start, end=hit.end, page=hit.metadata.get("page"))
+
+
+_WORDS = re.compile(r"\w+")
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in _WORDS.findall(text)}
+
+
+def best_quote(answer: str, question: str, passages: Sequence[Hit]) -> Quote | None:
+    """The cited sentence sharing the most words with the answer (then with the question).
+
+    Verbatim by construction: the quote is a slice of a passage, and a passage is a slice of
+    its document, so `document[quote.start:quote.end] == quote.text`.
+    """
+    answer_words, question_words = _words(answer), _words(question)
+    best, best_key = None, None
+    for rank, hit in enumerate(passages):
+        for start, end in sentence_spans(hit.text):
+            words = _words(hit.text[start:end])
+            # Words of the answer that the question did not already say carry the evidence.
+            key = (len(words & (answer_words - question_words)), len(words & answer_words),
+                   len(words & question_words), -rank)
+            if best_key is None or key > best_key:
+                best_key = key
+                best = Quote(text=hit.text[start:end], source=hit.source, chunk_id=str(hit.chunk_id),
+                             start=hit.start + start, end=hit.start + end)
+    return best

@@ -38,9 +38,20 @@ class Citation(BaseModel):
     page: int | None = Field(None, description="PDF page of the passage's start, for PDFs.")
 
 
+class Quote(BaseModel):
+    """The sentence of a cited passage that best supports the answer: `document[start:end] == text`."""
+
+    text: str
+    source: str
+    chunk_id: str
+    start: int = Field(description="Offset of the quote in the document (not in the passage).")
+    end: int
+
+
 class AskResponse(BaseModel):
     answer: str
     abstained: bool = Field(description="True when the documents do not hold the answer; the model was not trusted.")
+    quote: Quote | None = Field(None, description="Verbatim support for the answer; null when abstaining.")
     citations: list[Citation]
     model: str
     timings_ms: dict[str, float]

@@ -5,7 +5,6 @@ import threading
 from collections.abc import Sequence
 from typing import Literal
 
-
 from index.directory import IndexDirectory
 from index.embedder import Embedder
 from index.types import Hit

@@ -81,9 +81,6 @@ def main(argv: list[str] | None = None) -> int:
             on_skip=lambda source, reason: tqdm.write(f"skipped {source}: {reason}", file=sys.stderr),
         )
     index.close()
-    for item in report.skipped:
-        if item["reason"].startswith("unsupported format"):
-            print(f"skipped {item['path']}: {item['reason']}", file=sys.stderr)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:

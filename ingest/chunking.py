@@ -59,13 +59,7 @@ class Chunker:
         return chunks
 
     def _segments(self, text: str) -> list[_Segment]:
-        spans, cursor = [], 0
-        for match in _BOUNDARY.finditer(text):
-            spans.append((cursor, match.start()))
-            cursor = match.end()
-        spans.append((cursor, len(text)))
-        spans = [_trim(text, s, e) for s, e in spans]
-        spans = [(s, e) for s, e in spans if e > s]
+        spans = sentence_spans(text)
         if not spans:
             return []
         encoded = self.tokenizer([text[s:e] for s, e in spans], add_special_tokens=False,
@@ -84,6 +78,16 @@ class Chunker:
                 if piece_end > piece_start:
                     segments.append(_Segment(piece_start, piece_end, len(window)))
         return segments
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence or line of `text`, whitespace trimmed, in order."""
+    spans, cursor = [], 0
+    for match in _BOUNDARY.finditer(text):
+        spans.append(_trim(text, cursor, match.start()))
+        cursor = match.end()
+    spans.append(_trim(text, cursor, len(text)))
+    return [(s, e) for s, e in spans if e > s]
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

@@ -66,7 +66,7 @@ class _Pending:
     is_update: bool
 
 
-def discover(root: Path, report: IngestReport) -> Iterator[_Candidate]:
+def discover(root: Path, skip: Callable[[str, str], None]) -> Iterator[_Candidate]:
     """Supported files under `root`, sorted; hidden entries skipped; links never followed out of root."""
     root_real = root.resolve()
     for dirpath, dirnames, filenames in os.walk(root):
@@ -77,10 +77,10 @@ def discover(root: Path, report: IngestReport) -> Iterator[_Candidate]:
             path = Path(dirpath) / name
             source = path.relative_to(root).as_posix()
             if path.is_symlink() and not path.resolve().is_relative_to(root_real):
-                report.skipped.append({"path": source, "reason": "symbolic link out of the folder"})
+                skip(source, "symbolic link out of the folder")
                 continue
             if loader_for(path) is None:
-                report.skipped.append({"path": source, "reason": f"unsupported format {path.suffix or '(none)'}"})
+                skip(source, f"unsupported format {path.suffix or '(none)'}")
                 continue
             yield _Candidate(path, source)
 
@@ -100,12 +100,18 @@ class IngestPipeline:
             on_skip: Callable[[str, str], None] | None = None) -> IngestReport:
         started = time.perf_counter()
         report = IngestReport()
+
+        def skip(source: str, reason: str) -> None:
+            report.skipped.append({"path": source, "reason": reason})
+            if on_skip:
+                on_skip(source, reason)
+
         manifest = self.index.store.manifest()
         seen: set[str] = set()
         pending: list[_Pending] = []
-        for candidate in discover(root, report):
+        for candidate in discover(root, skip):
             seen.add(candidate.source)
-            item = self._prepare(candidate, manifest, report, on_skip)
+            item = self._prepare(candidate, manifest, report, skip)
             if on_file:
                 on_file(candidate.source)
             if item is not None:
@@ -125,11 +131,9 @@ class IngestPipeline:
         return report
 
     def _prepare(self, candidate: _Candidate, manifest: dict[str, str], report: IngestReport,
-                 on_skip: Callable[[str, str], None] | None) -> _Pending | None:
+                 skip_file: Callable[[str, str], None]) -> _Pending | None:
         def skip(reason: str) -> None:
-            report.skipped.append({"path": candidate.source, "reason": reason})
-            if on_skip:
-                on_skip(candidate.source, reason)
+            skip_file(candidate.source, reason)
 
         try:
             size = candidate.path.stat().st_size

@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 
 from app.generation import SYSTEM_PROMPT, build_messages, load_generator, passages_within
-from app.grounding import model_abstained, retrieval_is_too_weak, trim_repetition
 from app.model_files import ModelNotFoundError, converted_dir, package_file, resolve_model
 from app.settings import Settings
 from index.types import Hit
@@ -51,24 +50,9 @@ def test_unknown_model_is_a_clear_error(tmp_path):
         resolve_model(str(tmp_path / "missing-model"))
 
 
-def test_abstention_rules():
-    assert retrieval_is_too_weak([], 0.3)
-    assert retrieval_is_too_weak([_hit(1, "x", similarity=0.1)], 0.3)
-    assert not retrieval_is_too_weak([_hit(1, "x", similarity=0.1), _hit(2, "y", similarity=0.5)], 0.3)
-    assert model_abstained("I don't know.") and model_abstained("  ")
-    assert not model_abstained("It is 41 metres tall [1].")
-
-
 def test_settings_reject_overlap_not_smaller_than_chunk(monkeypatch):
     monkeypatch.setenv("RAGQA_CHUNK_TOKENS", "64")
     monkeypatch.setenv("RAGQA_CHUNK_OVERLAP_TOKENS", "64")
     with pytest.raises(ValueError, match="RAGQA_CHUNK_OVERLAP_TOKENS"):
         Settings()
 
-
-def test_an_answer_stuck_in_a_loop_is_cut_after_its_first_round():
-    looping = "Run this:\n\n```bash\npython -m ingest --index --index --index --index --index"
-    assert trim_repetition(looping) == "Run this:"
-    assert trim_repetition("The answer is:\n\nThe answer is:\n\nThe answer is:") == "The answer is:"
-    kept = "It stands 41 metres tall [1]. It was built in 1872."
-    assert trim_repetition(kept) == kept

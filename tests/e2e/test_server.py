@@ -83,13 +83,17 @@ def test_ask_answers_from_the_document_that_holds_the_fact(server):
     document = (docs / first["source"]).read_text(encoding="utf-8")
     assert document[first["start"]:first["end"]] == first["text"]
     assert body["timings_ms"]["generation"] > 0
+    quote = body["quote"]
+    quoted_document = (docs / quote["source"]).read_text(encoding="utf-8")
+    assert quoted_document[quote["start"]:quote["end"]] == quote["text"]
+    assert any(quote["text"] in c["text"] for c in body["citations"])
 
 
 def test_unrelated_question_abstains_without_citations(server):
     client, _, _ = server
     body = client.post("/ask", json={"question": "What is the orbital period of Neptune's moon Triton?"}).json()
     assert body["abstained"] is True
-    assert "do not contain" in body["answer"] and body["citations"] == []
+    assert "do not contain" in body["answer"] and body["citations"] == [] and body["quote"] is None
 
 
 def test_search_returns_passages_without_the_model(server):

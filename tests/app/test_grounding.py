@@ -1,0 +1,47 @@
+"""Grounding: abstention, trimming loops, and quotes that are verbatim slices of the cited documents."""
+from __future__ import annotations
+
+from app.grounding import best_quote, model_abstained, retrieval_is_too_weak, trim_repetition
+from index.types import Hit
+
+
+def _hit(i: int, text: str, source: str = "a.txt", similarity: float = 0.6, start: int = 0) -> Hit:
+    return Hit(chunk_id=i, source=source, text=text, start=start, end=start + len(text), score=1.0,
+               similarity=similarity)
+
+
+def test_abstention_rules():
+    assert retrieval_is_too_weak([], 0.3)
+    assert retrieval_is_too_weak([_hit(1, "x", similarity=0.1)], 0.3)
+    assert not retrieval_is_too_weak([_hit(1, "x", similarity=0.1), _hit(2, "y", similarity=0.5)], 0.3)
+    assert model_abstained("I don't know.") and model_abstained("  ")
+    assert not model_abstained("It is 41 metres tall [1].")
+
+
+def test_an_answer_stuck_in_a_loop_is_cut_after_its_first_round():
+    looping = "Run this:\n\n```bash\npython -m ingest --index --index --index --index --index"
+    assert trim_repetition(looping) == "Run this:"
+    assert trim_repetition("The answer is:\n\nThe answer is:\n\nThe answer is:") == "The answer is:"
+    kept = "It stands 41 metres tall [1]. It was built in 1872."
+    assert trim_repetition(kept) == kept
+
+
+def test_quote_is_the_cited_sentence_that_supports_the_answer_with_document_offsets():
+    document = "Intro line.\nThe lighthouse was built in 1872. It stands 41 metres tall. Its lamp is electric."
+    start = document.index("The lighthouse")
+    passage = _hit(7, document[start:], "light.txt", start=start)
+    other = _hit(8, "Bread needs 41 grams of salt per batch, says the baker.", "bread.txt")
+    quote = best_quote("It is 41 metres tall.", "How tall is the lighthouse?", [passage, other])
+    assert quote.text == "It stands 41 metres tall."
+    assert (quote.source, quote.chunk_id) == ("light.txt", "7")
+    assert document[quote.start:quote.end] == quote.text
+
+
+def test_quote_falls_back_to_the_question_when_the_answer_shares_no_words():
+    passage = _hit(1, "Bees make honey. The hive holds ten thousand bees.")
+    quote = best_quote("Ten thousand.", "How many bees does the hive hold?", [passage])
+    assert quote.text == "The hive holds ten thousand bees."
+
+
+def test_no_passages_no_quote():
+    assert best_quote("anything", "question?", []) is None
