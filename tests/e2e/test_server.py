@@ -138,8 +138,8 @@ def test_health_and_search_answer_while_answers_are_being_generated(server):
 
     client, _, _ = server
     question = {"question": "When was the lighthouse at Varnholm converted to electricity?"}
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        asks = [pool.submit(client.post, "/ask", json=question) for _ in range(2)]  # served one at a time
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        asks = [pool.submit(client.post, "/ask", json=question) for _ in range(4)]  # served one at a time
         time.sleep(0.3)  # let both reach the server
         assert client.get("/healthz").status_code == 200
         assert client.post("/search", json={"query": "lighthouse"}).status_code == 200

@@ -1,0 +1,283 @@
+"""`python -m bench.quality QUESTIONS ARTICLES`: how well ragqa answers a SQuAD-format question set.
+
+Ingests the ARTICLES folder with the project's own pipeline (into a temporary index, or `--index`),
+answers every question in-process through the same `Answerer` as `POST /ask`, and reports retrieval
+(answer-recall@k, MRR), answers (SQuAD EM and F1), grounding (quotes, citation precision,
+abstention) and latency as a markdown table on stdout, and as JSON with `--json PATH`.
+`--absent` also asks each question against a copy of the index without its own article, where the
+right behaviour is to abstain.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models come from installed packages, never a hub
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import random  # noqa: E402
+import re  # noqa: E402
+import shutil  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+from collections import defaultdict  # noqa: E402
+from collections.abc import Iterable, Sequence  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from app.answer import Answerer  # noqa: E402
+from app.generation import Generator  # noqa: E402
+from app.schemas import AskResponse  # noqa: E402
+from app.settings import Settings  # noqa: E402
+from bench.squad import Question, exact_match, f1, load_questions  # noqa: E402
+from index.directory import DESCRIPTION_FILE, IndexDirectory  # noqa: E402
+from index.embedder import Embedder  # noqa: E402
+from index.retrieval import Retriever  # noqa: E402
+from index.types import Hit  # noqa: E402
+from ingest.chunking import Chunker  # noqa: E402
+from ingest.pipeline import IngestPipeline  # noqa: E402
+
+RECALL_AT = (1, 3, 5)  # answer-recall@k and MRR come from one search of max(RECALL_AT) chunks
+HAS_QUOTES = "quote" in AskResponse.model_fields  # responses may not carry a quote yet
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one question scored."""
+
+    gold_rank: int | None  # rank of the first retrieved chunk holding a gold answer, None if none
+    em: float
+    f1: float
+    abstained: bool
+    cited_gold: bool  # the first citation holds a gold answer
+    quoted: bool  # the answer carries a quote
+    quote_verbatim: bool  # ... that is document[start:end] and lies within a citation
+    retrieval_ms: float
+    generation_ms: float | None  # None when retrieval was too weak for the model to be called
+
+
+def holds_gold(text: str, golds: Iterable[str]) -> bool:
+    """A gold answer occurs in the text (case-sensitive substring, as SQuAD answers are spans)."""
+    return any(gold in text for gold in golds)
+
+
+def quote_is_verbatim(response: AskResponse, index: IndexDirectory) -> bool:
+    quote = getattr(response, "quote", None)
+    if quote is None or not quote.text:
+        return False
+    document = index.store.document_text(quote.source)
+    return (document is not None and document[quote.start:quote.end] == quote.text
+            and any(quote.text in c.text for c in response.citations))
+
+
+def score(question: Question, response: AskResponse, hits: Sequence[Hit], index: IndexDirectory) -> Outcome:
+    ranks = [rank for rank, hit in enumerate(hits, start=1) if holds_gold(hit.text, question.answers)]
+    answered = not response.abstained
+    return Outcome(
+        gold_rank=ranks[0] if ranks else None,
+        em=exact_match(response.answer, question.answers) if answered else 0.0,
+        f1=f1(response.answer, question.answers) if answered else 0.0,
+        abstained=response.abstained,
+        cited_gold=bool(response.citations) and holds_gold(response.citations[0].text, question.answers),
+        quoted=getattr(response, "quote", None) is not None,
+        quote_verbatim=quote_is_verbatim(response, index),
+        retrieval_ms=response.timings_ms["retrieval"],
+        generation_ms=response.timings_ms.get("generation"),
+    )
+
+
+def ask_all(runner: asyncio.Runner, answerer: Answerer, questions: Sequence[Question], top_k: int,
+            bar: tqdm) -> list[Outcome]:
+    """Ask each question as `POST /ask` does, plus one search for the retrieval metrics."""
+    outcomes = []
+    for question in questions:
+        hits = answerer.retriever.search(question.question, max(RECALL_AT))
+        response = runner.run(answerer.ask(question.question, top_k))
+        outcomes.append(score(question, response, hits, answerer.retriever.index))
+        bar.update(1)
+    return outcomes
+
+
+def answerer_over(index: IndexDirectory, embedder: Embedder, generator: Generator, settings: Settings) -> Answerer:
+    """The service's Answerer (app/services.py) over one index."""
+    return Answerer(Retriever(index, embedder, settings.retrieval_mode, settings.rrf_k), generator, settings)
+
+
+# --- metrics -------------------------------------------------------------------------------------
+def mean(values: Iterable[float]) -> float | None:
+    values = list(values)
+    return round(float(np.mean(values)), 4) if values else None
+
+
+def percentiles(values: Iterable[float | None]) -> tuple[float | None, float | None]:
+    values = [v for v in values if v is not None]
+    if not values:
+        return None, None
+    p50, p95 = np.percentile(values, [50, 95])
+    return round(float(p50), 1), round(float(p95), 1)
+
+
+def summarise(outcomes: Sequence[Outcome]) -> dict[str, float | None]:
+    """Every metric of the normal run; rates are fractions in [0, 1]."""
+    answered = [o for o in outcomes if not o.abstained]
+    quoted = [o for o in answered if o.quoted]
+    retrieval_p50, retrieval_p95 = percentiles(o.retrieval_ms for o in outcomes)
+    generation_p50, generation_p95 = percentiles(o.generation_ms for o in outcomes)
+    return {
+        **{f"answer_recall@{k}": mean(o.gold_rank is not None and o.gold_rank <= k for o in outcomes)
+           for k in RECALL_AT},
+        f"mrr@{max(RECALL_AT)}": mean(1 / o.gold_rank if o.gold_rank else 0.0 for o in outcomes),
+        "exact_match": mean(o.em for o in outcomes),
+        "f1": mean(o.f1 for o in outcomes),
+        "quote_rate": mean(o.quoted for o in answered) if HAS_QUOTES else None,  # of answered questions
+        "quote_verbatim_rate": mean(o.quote_verbatim for o in quoted) if HAS_QUOTES else None,  # of quotes
+        "citation_precision": mean(o.cited_gold for o in answered),
+        "abstention_rate": mean(o.abstained for o in outcomes),
+        "answered_rate": mean(not o.abstained for o in outcomes),
+        "retrieval_ms_p50": retrieval_p50,
+        "retrieval_ms_p95": retrieval_p95,
+        "generation_ms_p50": generation_p50,
+        "generation_ms_p95": generation_p95,
+    }
+
+
+def markdown(report: dict) -> str:
+    s = report["settings"]
+    rows = [("questions", report["questions"]), *report["metrics"].items()]
+    if "absent" in report:
+        rows += [(f"absent: {name}", value) for name, value in report["absent"].items()]
+    lines = [f"model {s['model']}, top_k {s['top_k']}, retrieval {s['retrieval_mode']}, "
+             f"chunk_tokens {s['chunk_tokens']}, abstain_threshold {s['abstain_threshold']}, "
+             f"max_new_tokens {s['max_new_tokens']}", "", "| metric | value |", "|---|---:|"]
+    lines += [f"| {name} | {'n/a' if value is None else value} |" for name, value in rows]
+    return "\n".join(lines)
+
+
+# --- the corpus and its indexes ------------------------------------------------------------------
+def _title_key(name: str) -> str:
+    """Title 'Fresno,_California' and file stem 'Fresno__California' both become 'fresnocalifornia'."""
+    return re.sub(r"[^0-9a-z]", "", name.lower())
+
+
+def article_sources(questions: Iterable[Question], folder: Path) -> dict[str, str]:
+    """SQuAD title → the index source (file name) of its article in `folder`."""
+    files = {_title_key(p.stem): p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")}
+    sources = {}
+    for title in sorted({q.title for q in questions}):
+        if _title_key(title) not in files:
+            raise SystemExit(f"error: no article file in {folder} for the title {title!r}")
+        sources[title] = files[_title_key(title)]
+    return sources
+
+
+def build_index(folder: Path, path: Path, embedder: Embedder, settings: Settings) -> IndexDirectory:
+    """Bring the index at `path` in line with `folder` with the project's ingest pipeline."""
+    description = path / DESCRIPTION_FILE
+    recorded = json.loads(description.read_text()).get("source_folder") if description.is_file() else None
+    if recorded and recorded != str(folder.resolve()):  # as `python -m ingest`: never wipe another folder's index
+        raise SystemExit(f"error: index {path} mirrors {recorded}, not {folder.resolve()}; use another --index")
+    index = IndexDirectory.open_for_writing(path, embedder.name, embedder.dimension)
+    chunker = Chunker(embedder.tokenizer, settings.chunk_tokens, settings.chunk_overlap_tokens)
+    pipeline = IngestPipeline(index, embedder, chunker, max_file_bytes=settings.max_file_bytes)
+    with tqdm(desc="ingesting", unit="file", file=sys.stderr, disable=None, leave=False) as bar:
+        pipeline.run(folder, on_file=lambda _source: bar.update(1))
+    return index
+
+
+def index_without(index: IndexDirectory, source: str, embedder: Embedder, path: Path) -> IndexDirectory:
+    """A copy of `index` at `path` lacking the document `source`, opened for reading."""
+    shutil.copytree(index.path, path)
+    copy = IndexDirectory.open_for_writing(path, embedder.name, embedder.dimension)
+    copy.remove_document(source)
+    copy.flush()
+    copy.close()
+    return IndexDirectory.open(path, embedder.name)
+
+
+def ask_without_own_article(runner: asyncio.Runner, index: IndexDirectory, sources: dict[str, str],
+                            questions: Sequence[Question], top_k: int, embedder: Embedder,
+                            generator: Generator, settings: Settings) -> dict:
+    """Ask each question against the index minus its article; abstaining is the right answer."""
+    by_source: dict[str, list[Question]] = defaultdict(list)
+    for question in questions:
+        by_source[sources[question.title]].append(question)
+    outcomes: list[Outcome] = []
+    with tempfile.TemporaryDirectory(prefix="ragqa-absent-") as tmp, \
+            tqdm(total=len(questions), desc="absent", unit="question", file=sys.stderr, disable=None) as bar:
+        for n, (source, asked) in enumerate(sorted(by_source.items())):
+            copy = index_without(index, source, embedder, Path(tmp) / str(n))
+            outcomes += ask_all(runner, answerer_over(copy, embedder, generator, settings), asked, top_k, bar)
+            copy.close()
+            shutil.rmtree(copy.path)
+    return {"questions": len(outcomes), "articles": len(by_source),
+            "abstention_accuracy": mean(o.abstained for o in outcomes)}
+
+
+# --- command line --------------------------------------------------------------------------------
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.quality", description=__doc__.split("\n\n")[0])
+    parser.add_argument("questions", type=Path, help="SQuAD-format question file (JSON)")
+    parser.add_argument("articles", type=Path, help="folder of the articles, one file per SQuAD title")
+    parser.add_argument("--index", type=Path, help="index directory to reuse or update (default: a temporary one)")
+    parser.add_argument("--limit", type=int, help="ask a random sample of N questions")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the --limit sample (default 0)")
+    parser.add_argument("--model", help="generator to use instead of RAGQA_MODEL")
+    parser.add_argument("--top-k", type=int, default=4, help="passages per question, as AskRequest.top_k (default 4)")
+    parser.add_argument("--absent", action="store_true",
+                        help="also ask each question against the index without its article (should abstain)")
+    parser.add_argument("--json", type=Path, help="also write the report as JSON to this file")
+    args = parser.parse_args(argv)
+    if not args.articles.is_dir():
+        parser.error(f"{args.articles} is not a folder")
+    if args.limit is not None and args.limit < 1:
+        parser.error("--limit must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    settings = Settings()
+    if args.model:
+        settings = settings.model_copy(update={"model": args.model})
+    questions = load_questions(args.questions)
+    sources = article_sources(questions, args.articles)
+    if args.limit is not None:
+        questions = random.Random(args.seed).sample(questions, min(args.limit, len(questions)))
+
+    from app.generation import load_generator  # heavy: after the arguments are known to be good
+
+    embedder = Embedder(settings.embedding_model, settings.embedding_batch_size)
+    generator = load_generator(settings.model, settings.cache_dir, settings.torch_threads)
+    report: dict = {
+        "settings": {"model": settings.model, "top_k": args.top_k, "retrieval_mode": settings.retrieval_mode,
+                     "chunk_tokens": settings.chunk_tokens, "abstain_threshold": settings.abstain_threshold,
+                     "max_new_tokens": settings.max_new_tokens},
+        "data": {"questions": str(args.questions), "articles": str(args.articles),
+                 "limit": args.limit, "seed": args.seed if args.limit is not None else None},
+        "questions": len(questions),
+    }
+    with tempfile.TemporaryDirectory(prefix="ragqa-bench-") as tmp, asyncio.Runner() as runner:
+        index = build_index(args.articles, args.index or Path(tmp) / "index", embedder, settings)
+        missing = sorted(set(sources.values()) - set(index.store.manifest()))
+        if missing:
+            raise SystemExit(f"error: articles not in the index (unreadable?): {', '.join(missing)}")
+        answerer = answerer_over(index, embedder, generator, settings)
+        with tqdm(total=len(questions), desc="asking", unit="question", file=sys.stderr, disable=None) as bar:
+            report["metrics"] = summarise(ask_all(runner, answerer, questions, args.top_k, bar))
+        if args.absent:
+            report["absent"] = ask_without_own_article(runner, index, sources, questions, args.top_k,
+                                                       embedder, generator, settings)
+        index.close()
+    print(markdown(report))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
