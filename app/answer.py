@@ -6,14 +6,15 @@ import time
 
 from anyio import to_thread
 
+from app.evidence import cited_chunks, select_sentences
 from app.generation import Generator, build_messages, passages_within
 from app.grounding import (
     NOT_IN_DOCUMENTS,
     best_quote,
     citation,
+    clean_answer,
     model_abstained,
     retrieval_is_too_weak,
-    trim_repetition,
 )
 from app.schemas import AskResponse
 from app.settings import Settings
@@ -41,8 +42,13 @@ class Answerer:
             timings["total"] = _ms_since(started)
             return AskResponse(answer=NOT_IN_DOCUMENTS, abstained=True, citations=[],
                                model=self.generator.name, timings_ms=timings)
-        passages = passages_within(hits, self.settings.max_context_chars)
-        citations = [citation(h) for h in passages]  # exactly the passages the model was given
+        if self.settings.evidence_sentences:
+            passages = await to_thread.run_sync(select_sentences, question, hits, self.retriever.embedder,
+                                                self.settings.evidence_sentences)
+            cited = cited_chunks(passages, hits)
+        else:
+            passages = cited = passages_within(hits, self.settings.max_context_chars)
+        citations = [citation(h) for h in cited]  # the chunks whose text the model was given
         messages = build_messages(question, passages)
         queued = time.perf_counter()
         async with self._generation_lock:
@@ -50,7 +56,7 @@ class Answerer:
             generation_started = time.perf_counter()
             generation = await to_thread.run_sync(self.generator.generate, messages, self.settings.max_new_tokens)
             timings["generation"] = _ms_since(generation_started)
-        answer = trim_repetition(generation.text)
+        answer = clean_answer(generation.text)
         abstained = model_abstained(answer)
         timings["total"] = _ms_since(started)
         if abstained:

@@ -12,11 +12,20 @@ from index.types import Hit
 
 log = logging.getLogger(__name__)
 
+# Short, extractive answers: small models stay grounded when they copy a phrase rather than write
+# prose, and the quote (app.grounding) gives the reader the whole supporting sentence.
 SYSTEM_PROMPT = (
-    "You answer questions using only the numbered passages the user gives you. "
-    "Answer in one or two short sentences and cite the passages you used like [1]. "
-    "If the passages do not contain the answer, reply exactly: I don't know."
+    "Answer the question using only the passages. Reply with the shortest exact phrase copied from the "
+    "passages that answers it (a name, number, date or short phrase), without a full sentence or explanation. "
+    "If the passages do not contain the answer, reply: I don't know."
 )
+# One worked example, shown to the model as an earlier turn (measured in bench/RESULTS.md).
+EXAMPLE_PASSAGE = (
+    "The Eiffel Tower was completed in 1889 as the entrance arch of the World's Fair in Paris. "
+    "It was designed by the engineering company of Gustave Eiffel and is 330 metres tall."
+)
+EXAMPLE_QUESTION = "Whose company designed the Eiffel Tower?"
+EXAMPLE_ANSWER = "Gustave Eiffel"
 
 
 @dataclass(frozen=True)
@@ -45,11 +54,23 @@ def passages_within(hits: Sequence[Hit], max_context_chars: int) -> list[Hit]:
     return kept
 
 
+def _user_turn(question: str, passages: Sequence[str]) -> str:
+    numbered = [f"[{n}] {text}" for n, text in enumerate(passages, start=1)]
+    return "Passages:\n\n" + "\n\n".join(numbered) + f"\n\nQuestion: {question}"
+
+
 def build_messages(question: str, passages: Sequence[Hit]) -> list[dict[str, str]]:
-    """System instruction, then the passages numbered [1]..[n] with their sources, then the question."""
-    numbered = [f"[{n}] (from {hit.source})\n{hit.text}" for n, hit in enumerate(passages, start=1)]
-    user = "Passages:\n\n" + "\n\n".join(numbered) + f"\n\nQuestion: {question}"
-    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+    """Instruction, one worked example, then the passages numbered [1]..[n] and the question.
+
+    Passages come best first; the prompt lists them best *last*, nearest the question, which
+    small models use more reliably.
+    """
+    return [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "user", "content": _user_turn(EXAMPLE_QUESTION, [EXAMPLE_PASSAGE])},
+        {"role": "assistant", "content": EXAMPLE_ANSWER},
+        {"role": "user", "content": _user_turn(question, [hit.text for hit in reversed(passages)])},
+    ]
 
 
 class TransformersGenerator:

@@ -29,6 +29,19 @@ def trim_repetition(answer: str) -> str:
     return answer.strip()
 
 
+_PASSAGE_MARK = re.compile(r"\s*\[\d+\]")
+
+
+def clean_answer(text: str) -> str:
+    """The answer phrase: loops cut, passage marks like [1] and wrapping quotes or a final period removed."""
+    answer = _PASSAGE_MARK.sub("", trim_repetition(text)).strip()
+    if answer.endswith(".") and answer.count(".") == 1:  # a sentence's period, not "e.g." or "3.5"
+        answer = answer[:-1]
+    if len(answer) > 1 and answer[0] == answer[-1] and answer[0] in "\"'`":
+        answer = answer[1:-1].strip()
+    return answer
+
+
 def retrieval_is_too_weak(hits: Sequence[Hit], threshold: float) -> bool:
     """No passage is similar enough to the question to hold its answer."""
     return not hits or max(h.similarity for h in hits) < threshold

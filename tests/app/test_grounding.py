@@ -1,7 +1,7 @@
 """Grounding: abstention, trimming loops, and quotes that are verbatim slices of the cited documents."""
 from __future__ import annotations
 
-from app.grounding import best_quote, model_abstained, retrieval_is_too_weak, trim_repetition
+from app.grounding import best_quote, clean_answer, model_abstained, retrieval_is_too_weak, trim_repetition
 from index.types import Hit
 
 
@@ -45,3 +45,9 @@ def test_quote_falls_back_to_the_question_when_the_answer_shares_no_words():
 
 def test_no_passages_no_quote():
     assert best_quote("anything", "question?", []) is None
+
+
+def test_clean_answer_keeps_the_phrase_only():
+    assert clean_answer('"Gustave Eiffel" [1].') == "Gustave Eiffel"
+    assert clean_answer("In 1889.") == "In 1889"
+    assert clean_answer("about 3.5 m.") == "about 3.5 m."  # not a sentence's period

@@ -1,0 +1,35 @@
+"""Evidence selection: the sentences of the retrieved chunks that are closest to the question.
+
+A small model answers far better from three or four focused sentences than from whole chunks
+(bench/RESULTS.md). Each sentence is returned as a `Hit` whose offsets point into its document,
+so quotes and citations keep working on it unchanged.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from index.embedder import Embedder
+from index.types import Hit
+from ingest.chunking import sentence_spans
+
+
+def select_sentences(question: str, hits: Sequence[Hit], embedder: Embedder, count: int) -> list[Hit]:
+    """The `count` sentences of `hits` most similar to the question, best first."""
+    sentences = [
+        Hit(chunk_id=hit.chunk_id, source=hit.source, text=hit.text[start:end], start=hit.start + start,
+            end=hit.start + end, score=hit.score, similarity=hit.similarity, metadata=hit.metadata)
+        for hit in hits for start, end in sentence_spans(hit.text)
+    ]
+    if not sentences:
+        return []
+    vectors = embedder.embed([question] + [s.text for s in sentences])  # (1 + n, d), normalised
+    similarity = vectors[1:] @ vectors[0]  # (n,) cosine of each sentence to the question
+    best = sorted(range(len(sentences)), key=lambda i: -similarity[i])[:count]
+    return [sentences[i] for i in best]
+
+
+def cited_chunks(evidence: Sequence[Hit], hits: Sequence[Hit]) -> list[Hit]:
+    """The chunks the evidence came from, each once, in the order of their best sentence."""
+    by_id = {hit.chunk_id: hit for hit in hits}
+    order = dict.fromkeys(e.chunk_id for e in evidence)
+    return [by_id[chunk_id] for chunk_id in order]

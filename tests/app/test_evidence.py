@@ -1,0 +1,18 @@
+"""Evidence selection gives the model the sentences closest to the question, with document offsets."""
+from __future__ import annotations
+
+from app.evidence import cited_chunks, select_sentences
+from index.types import Hit
+
+
+def test_the_sentence_holding_the_answer_is_selected_first_with_document_offsets(embedder):
+    document = "Preface.\nThe mill was built in 1790. It grinds rye and wheat. The miller is Jonas Berg."
+    start = document.index("The mill")
+    mill = Hit(chunk_id=3, source="mill.txt", text=document[start:], start=start, end=len(document), score=1, similarity=0.5)
+    other = Hit(chunk_id=9, source="bread.txt", text="Bread is baked daily. Rye bread is dark.", start=0, end=40,
+                score=0.5, similarity=0.3)
+    evidence = select_sentences("Who is the miller?", [mill, other], embedder, 2)
+    assert evidence[0].text == "The miller is Jonas Berg."
+    assert document[evidence[0].start:evidence[0].end] == evidence[0].text
+    assert len(evidence) == 2
+    assert [h.chunk_id for h in cited_chunks(evidence, [mill, other])] == list(dict.fromkeys(e.chunk_id for e in evidence))
