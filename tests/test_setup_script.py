@@ -27,7 +27,7 @@ def test_dockerfile_installs_and_serves_with_the_shared_scripts():
 def test_setup_script_is_idempotent_and_prepares_a_fresh_model_cache(tmp_path):
     """A second run installs nothing; with an empty cache it converts the generator, which then loads."""
     venv = Path(sys.executable).parent.parent
-    env = {**os.environ, "VENV": str(venv), "RAGQA_CACHE_DIR": str(tmp_path / "cache")}
+    env = {**os.environ, "VENV": str(venv), "RAGQA_CACHE_DIR": str(tmp_path / "cache"), "RAGQA_MODEL": "smollm2-135m"}
     result = subprocess.run(["bash", "scripts/setup.sh"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     assert "packages already installed" in result.stdout

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from app.generation import SYSTEM_PROMPT, build_messages, load_generator, passages_within
-from app.model_files import ModelNotFoundError, converted_dir, package_file, resolve_model
+from app.model_files import PROFILES, ModelNotFoundError, Profile, assemble_profile, converted_dir, package_file, resolve_model
 from app.settings import Settings
 from index.types import Hit
 
@@ -56,3 +56,16 @@ def test_settings_reject_overlap_not_smaller_than_chunk(monkeypatch):
     with pytest.raises(ValueError, match="RAGQA_CHUNK_OVERLAP_TOKENS"):
         Settings()
 
+
+
+def test_a_profile_in_parts_is_assembled_once_and_its_checksum_verified(tmp_path):
+    import hashlib
+
+    parts = PROFILES["smollm2-135m"].parts * 2  # two real package files, concatenated in order
+    single = package_file(*parts[0]).read_bytes()
+    expected = hashlib.sha256(single + single).hexdigest()
+    assembled = assemble_profile(Profile(parts, "twice.gguf", sha256=expected), tmp_path)
+    assert assembled.read_bytes() == single + single
+    with pytest.raises(ModelNotFoundError, match="SHA-256"):
+        assemble_profile(Profile(parts, "corrupt.gguf", sha256="0" * 64), tmp_path)
+    assert not (tmp_path / "gguf" / "corrupt.gguf").exists(), "a file that fails its checksum is not kept"
