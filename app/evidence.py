@@ -18,7 +18,7 @@ def select_sentences(question: str, hits: Sequence[Hit], embedder: Embedder, cou
     sentences = [
         Hit(chunk_id=hit.chunk_id, source=hit.source, text=hit.text[start:end], start=hit.start + start,
             end=hit.start + end, score=hit.score, similarity=hit.similarity, metadata=hit.metadata)
-        for hit in hits for start, end in sentence_spans(hit.text)
+        for hit in hits for start, end in sentence_spans(hit.text) if _can_hold_an_answer(hit.text[start:end])
     ]
     if not sentences:
         return []
@@ -26,6 +26,11 @@ def select_sentences(question: str, hits: Sequence[Hit], embedder: Embedder, cou
     similarity = vectors[1:] @ vectors[0]  # (n,) cosine of each sentence to the question
     best = sorted(range(len(sentences)), key=lambda i: -similarity[i])[:count]
     return [sentences[i] for i in best]
+
+
+def _can_hold_an_answer(sentence: str) -> bool:
+    """Headings and two-word fragments restate a topic; they rank high by similarity but answer nothing."""
+    return not sentence.startswith("#") and len(sentence.split()) >= 3
 
 
 def cited_chunks(evidence: Sequence[Hit], hits: Sequence[Hit]) -> list[Hit]:

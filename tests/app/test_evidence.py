@@ -16,3 +16,10 @@ def test_the_sentence_holding_the_answer_is_selected_first_with_document_offsets
     assert document[evidence[0].start:evidence[0].end] == evidence[0].text
     assert len(evidence) == 2
     assert [h.chunk_id for h in cited_chunks(evidence, [mill, other])] == list(dict.fromkeys(e.chunk_id for e in evidence))
+
+
+def test_headings_and_fragments_are_not_evidence(embedder):
+    text = "# How to bake bread\nSteps:\nTo bake bread, knead the dough and bake it at 220 degrees."
+    hit = Hit(chunk_id=1, source="b.md", text=text, start=0, end=len(text), score=1, similarity=0.5)
+    evidence = select_sentences("How do I bake bread?", [hit], embedder, 3)
+    assert [e.text for e in evidence] == ["To bake bread, knead the dough and bake it at 220 degrees."]
