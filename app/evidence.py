@@ -18,7 +18,9 @@ def select_sentences(question: str, hits: Sequence[Hit], embedder: Embedder, cou
     sentences = [
         Hit(chunk_id=hit.chunk_id, source=hit.source, text=hit.text[start:end], start=hit.start + start,
             end=hit.start + end, score=hit.score, similarity=hit.similarity, metadata=hit.metadata)
-        for hit in hits for start, end in sentence_spans(hit.text) if _can_hold_an_answer(hit.text[start:end])
+        for hit in hits
+        for start, end in sentence_spans(hit.text, join_wrapped_lines=True)
+        if _can_hold_an_answer(hit.text[start:end])
     ]
     if not sentences:
         return []

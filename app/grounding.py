@@ -72,7 +72,7 @@ def best_quote(answer: str, question: str, passages: Sequence[Hit]) -> Quote | N
     answer_words, question_words = _words(answer), _words(question)
     best, best_key = None, None
     for rank, hit in enumerate(passages):
-        for start, end in sentence_spans(hit.text):
+        for start, end in sentence_spans(hit.text, join_wrapped_lines=True):
             words = _words(hit.text[start:end])
             # Words of the answer that the question did not already say carry the evidence.
             key = (len(words & (answer_words - question_words)), len(words & answer_words),

@@ -16,6 +16,14 @@ from index.types import Chunk
 # or a line break. Boundaries are only ever whitespace, so the word-pieces of a chunk are exactly
 # the sum of its segments'. Segments are what lies between boundaries.
 _BOUNDARY = re.compile(r"(?:(?<=[.!?…。！？])|(?<=[.!?…][\"'”’)\]]))\s+|\n+")
+# For reading rather than packing: a single line break inside a paragraph is a soft wrap, not a
+# boundary, unless the line ends with a colon or the next one starts a heading, list item, table
+# row, quote or code fence.
+_PROSE_BOUNDARY = re.compile(
+    r"(?:(?<=[.!?…。！？])|(?<=[.!?…][\"'”’)\]]))\s+|(?<=:)[ \t]*\n\s*|\n[ \t]*\n\s*|\n(?=[ \t]*(?:[#>|*+-]\s|\d+[.)]\s|```))"
+)
+# ... and a heading, table row or code fence ends at its own line end.
+_STRUCTURE_LINE_END = re.compile(r"(?m)^[ \t]*(?:#|\||```)[^\n]*(\n)")
 
 
 @dataclass(frozen=True)
@@ -80,12 +88,23 @@ class Chunker:
         return segments
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence or line of `text`, whitespace trimmed, in order."""
+def sentence_spans(text: str, join_wrapped_lines: bool = False) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text`, whitespace trimmed, in order.
+
+    By default every line break also ends a segment (fine-grained, for packing chunks); with
+    `join_wrapped_lines` a sentence hard-wrapped over several lines stays whole (for quoting).
+    """
+    if join_wrapped_lines:
+        cuts = sorted([m.span() for m in _PROSE_BOUNDARY.finditer(text)]
+                      + [m.span(1) for m in _STRUCTURE_LINE_END.finditer(text)])
+    else:
+        cuts = [m.span() for m in _BOUNDARY.finditer(text)]
     spans, cursor = [], 0
-    for match in _BOUNDARY.finditer(text):
-        spans.append(_trim(text, cursor, match.start()))
-        cursor = match.end()
+    for start, end in cuts:
+        if start < cursor:  # overlaps the previous cut
+            continue
+        spans.append(_trim(text, cursor, start))
+        cursor = end
     spans.append(_trim(text, cursor, len(text)))
     return [(s, e) for s, e in spans if e > s]
 

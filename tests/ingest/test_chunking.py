@@ -61,3 +61,14 @@ def test_blank_text_gives_no_chunks(chunker):
 def test_invalid_sizes_are_rejected_with_the_value(embedder):
     with pytest.raises(ValueError, match="overlap_tokens"):
         Chunker(embedder.tokenizer, max_tokens=64, overlap_tokens=64)
+
+
+def test_prose_sentences_keep_hard_wrapped_lines_together():
+    from ingest.chunking import sentence_spans
+
+    text = "# Title\nTo ingest a folder, run the ingest\ncommand with an index. Then serve it.\n- a list item\n\nNew paragraph"
+    sentences = [text[s:e] for s, e in sentence_spans(text, join_wrapped_lines=True)]
+    assert sentences == ["# Title", "To ingest a folder, run the ingest\ncommand with an index.", "Then serve it.",
+                         "- a list item", "New paragraph"]
+    assert [text[s:e] for s, e in sentence_spans(text)][:3] == ["# Title", "To ingest a folder, run the ingest",
+                                                                "command with an index."]
