@@ -19,13 +19,18 @@ SYSTEM_PROMPT = (
     "passages that answers it (a name, number, date or short phrase), without a full sentence or explanation. "
     "If the passages do not contain the answer, reply: I don't know."
 )
-# One worked example, shown to the model as an earlier turn (measured in bench/RESULTS.md).
-EXAMPLE_PASSAGE = (
-    "The Eiffel Tower was completed in 1889 as the entrance arch of the World's Fair in Paris. "
-    "It was designed by the engineering company of Gustave Eiffel and is 330 metres tall."
+# Worked examples, shown to the model as earlier turns (measured in bench/RESULTS.md): a fact,
+# and a how-to whose answer is the instruction itself.
+EXAMPLES = (
+    ("Whose company designed the Eiffel Tower?",
+     "The Eiffel Tower was completed in 1889 as the entrance arch of the World's Fair in Paris. "
+     "It was designed by the engineering company of Gustave Eiffel and is 330 metres tall.",
+     "Gustave Eiffel"),
+    ("How do I reset the router?",
+     "The router has two lights on its front. To reset the router, hold the reset button for ten seconds. "
+     "Resetting erases the saved Wi-Fi password.",
+     "hold the reset button for ten seconds"),
 )
-EXAMPLE_QUESTION = "Whose company designed the Eiffel Tower?"
-EXAMPLE_ANSWER = "Gustave Eiffel"
 
 
 @dataclass(frozen=True)
@@ -60,17 +65,17 @@ def _user_turn(question: str, passages: Sequence[str]) -> str:
 
 
 def build_messages(question: str, passages: Sequence[Hit]) -> list[dict[str, str]]:
-    """Instruction, one worked example, then the passages numbered [1]..[n] and the question.
+    """Instruction, worked examples, then the passages numbered [1]..[n] and the question.
 
     Passages come best first; the prompt lists them best *last*, nearest the question, which
     small models use more reliably.
     """
-    return [
-        {"role": "system", "content": SYSTEM_PROMPT},
-        {"role": "user", "content": _user_turn(EXAMPLE_QUESTION, [EXAMPLE_PASSAGE])},
-        {"role": "assistant", "content": EXAMPLE_ANSWER},
-        {"role": "user", "content": _user_turn(question, [hit.text for hit in reversed(passages)])},
-    ]
+    messages = [{"role": "system", "content": SYSTEM_PROMPT}]
+    for example_question, example_passage, example_answer in EXAMPLES:
+        messages.append({"role": "user", "content": _user_turn(example_question, [example_passage])})
+        messages.append({"role": "assistant", "content": example_answer})
+    messages.append({"role": "user", "content": _user_turn(question, [hit.text for hit in reversed(passages)])})
+    return messages
 
 
 class TransformersGenerator:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.generation import SYSTEM_PROMPT, build_messages, load_generator, passages_within
+from app.generation import EXAMPLES, SYSTEM_PROMPT, build_messages, load_generator, passages_within
 from app.model_files import PROFILES, ModelNotFoundError, Profile, assemble_profile, converted_dir, package_file, resolve_model
 from app.settings import Settings
 from index.types import Hit
@@ -13,9 +13,9 @@ def _hit(i: int, text: str, source: str = "a.txt", similarity: float = 0.6) -> H
     return Hit(chunk_id=i, source=source, text=text, start=0, end=len(text), score=1.0, similarity=similarity)
 
 
-def test_prompt_has_one_worked_example_then_the_passages_best_last():
+def test_prompt_has_worked_examples_then_the_passages_best_last():
     messages = build_messages("Q?", [_hit(1, "best passage"), _hit(2, "second passage")])
-    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    assert [m["role"] for m in messages] == ["system"] + ["user", "assistant"] * len(EXAMPLES) + ["user"]
     assert messages[0]["content"] == SYSTEM_PROMPT
     assert messages[-1]["content"] == "Passages:\n\n[1] second passage\n\n[2] best passage\n\nQuestion: Q?"
 
