@@ -35,7 +35,7 @@ from app.generation import Generator  # noqa: E402
 from app.schemas import AskResponse  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from bench.squad import Question, exact_match, f1, load_questions  # noqa: E402
-from index.directory import DESCRIPTION_FILE, IndexDirectory  # noqa: E402
+from index.directory import IndexDirectory  # noqa: E402
 from index.embedder import Embedder  # noqa: E402
 from index.retrieval import Retriever  # noqa: E402
 from index.types import Hit  # noqa: E402
@@ -177,8 +177,7 @@ def article_sources(questions: Iterable[Question], folder: Path) -> dict[str, st
 
 def build_index(folder: Path, path: Path, embedder: Embedder, settings: Settings) -> IndexDirectory:
     """Bring the index at `path` in line with `folder` with the project's ingest pipeline."""
-    description = path / DESCRIPTION_FILE
-    recorded = json.loads(description.read_text()).get("source_folder") if description.is_file() else None
+    recorded = IndexDirectory.mirrored_folder(path)
     if recorded and recorded != str(folder.resolve()):  # as `python -m ingest`: never wipe another folder's index
         raise SystemExit(f"error: index {path} mirrors {recorded}, not {folder.resolve()}; use another --index")
     index = IndexDirectory.open_for_writing(path, embedder.name, embedder.dimension)

@@ -66,6 +66,12 @@ class IndexDirectory:
     def close(self) -> None:
         self.store.close()
 
+    @staticmethod
+    def mirrored_folder(path: Path) -> str | None:
+        """The folder whose documents the index at `path` mirrors, as its last finished run recorded."""
+        description = path / DESCRIPTION_FILE
+        return json.loads(description.read_text()).get("source_folder") if description.is_file() else None
+
     @property
     def embedding_model(self) -> str:
         return self.store.get_meta("embedding_model") or ""

@@ -66,8 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     except (IndexStoreError, ValueError, RuntimeError) as exc:
         return fail(str(exc), args.json)
 
-    recorded = json.loads((args.index / "ragqa-index.json").read_text()).get("source_folder") \
-        if (args.index / "ragqa-index.json").is_file() else None
+    recorded = IndexDirectory.mirrored_folder(args.index)
     if recorded and recorded != str(folder.resolve()) and not args.replace:
         return fail(f"index {args.index} mirrors {recorded}; ingesting {folder.resolve()} would remove its "
                     "documents. Use another --index, or pass --replace to do it anyway", args.json)
