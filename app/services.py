@@ -1,4 +1,10 @@
-"""Loads what the service needs (embedder, generator, index) once, in the background, and says how far it got."""
+"""Loads what the service needs (embedder, generator, index) once, in the background, and says how far it got.
+
+After that it keeps the index fresh: `refresh_index()` reopens the index when its generation changed
+and swaps it in atomically, and a background poll calls it whenever an ingest run finishes. Each
+opened index is a consistent snapshot (one SQLite read transaction, vectors reconciled with it);
+requests already running finish on the snapshot they started with, which is closed when they let go.
+"""
 from __future__ import annotations
 
 import logging
@@ -19,11 +25,14 @@ class NotReadyError(Exception):
     """The service is still loading, or waiting for an index; the message says which."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Services:
+    """One consistent view: an index snapshot, its retriever, and the (shared) answerer."""
+
     index: IndexDirectory
     retriever: Retriever
     answerer: Answerer
+    generation: int  # the store generation the snapshot shows
 
 
 class ServiceLoader:
@@ -32,6 +41,7 @@ class ServiceLoader:
     def __init__(self, settings: Settings, index_poll_seconds: float = 1.0) -> None:
         self.settings = settings
         self.index_poll_seconds = index_poll_seconds
+        self._refresh_lock = threading.Lock()
         self.services: Services | None = None
         self.status = "loading"
         self.detail = "loading the embedding model and the generator"
@@ -65,18 +75,58 @@ class ServiceLoader:
             if index is None:
                 return
             retriever = Retriever(index, embedder, self.settings.retrieval_mode, self.settings.rrf_k)
-            self.services = Services(index, retriever, Answerer(retriever, generator, self.settings))
+            self.services = Services(index, retriever, Answerer(retriever, generator, self.settings), index.store.generation)
             self.status, self.detail = "ready", None
             log.info("ready: %d chunks from %s, model %s", len(index.vectors), index.path, generator.name)
         except Exception as exc:  # surfaced on /readyz instead of killing the server silently
             log.exception("loading failed")
             self.status, self.detail, self.failed = "error", f"loading failed: {exc}", True
+            return
+        self._watch_index()
+
+    def refresh_index(self) -> bool:
+        """Reopen the index if its committed generation changed, and swap it in. True if it swapped.
+
+        Thread-safe. Requests that already hold the old snapshot finish on it; new requests get the
+        new one. Raises `IndexStoreError` if the index can no longer be opened (the old one stays).
+        """
+        with self._refresh_lock:
+            current = self.services
+            if current is None:
+                return False
+            path = self.settings.index_dir
+            if IndexDirectory.committed_generation(path) == current.generation:
+                return False
+            index = IndexDirectory.open(path, current.retriever.embedder.name, snapshot=True)
+            retriever = Retriever(index, current.retriever.embedder, self.settings.retrieval_mode, self.settings.rrf_k)
+            current.answerer.retriever = retriever  # one attribute store: atomic for the requests that read it
+            self.services = Services(index, retriever, current.answerer, index.store.generation)
+            log.info("index reloaded: generation %d -> %d, %d chunks", current.generation,
+                     index.store.generation, len(index.vectors))
+            return True
+
+    def _watch_index(self) -> None:
+        """Poll the generation the last finished ingest run recorded; reload when it moves."""
+        interval = self.settings.index_reload_seconds
+        if not interval:
+            return
+        seen: object = None  # first poll: catch a run that finished while the index was being opened
+        while not self._stop.wait(interval):
+            finished = IndexDirectory.finished_generation(self.settings.index_dir)
+            if finished == seen:
+                continue
+            try:
+                self.refresh_index()
+                seen = finished
+            except Exception:  # keep serving the snapshot we have; try again at the next poll
+                log.exception("reloading the index failed; still serving generation %s",
+                              self.services.generation if self.services else None)
 
     def _wait_for_index(self, embedding_model: str) -> IndexDirectory | None:
         """An index may not exist yet (service started before ingest): wait for it, saying so."""
         while not self._stop.is_set():
             try:
-                return IndexDirectory.open(self.settings.index_dir, embedding_model)
+                return IndexDirectory.open(self.settings.index_dir, embedding_model, snapshot=True)
             except IndexNotFoundError as exc:
                 self.status, self.detail = "waiting", str(exc)
             except IndexMismatchError as exc:

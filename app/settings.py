@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     max_context_chars: int = Field(6000, ge=200, description="Passages beyond this many characters are left out of the prompt.")
     torch_threads: int = Field(0, ge=0, description="Threads for torch; 0 keeps torch's default.")
 
+    index_reload_seconds: float = Field(
+        2.0, ge=0, description="How often the service checks whether an ingest run finished, to reload the index; 0: never.")
+
     # HTTP.
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="Larger request bodies get 413.")
 

@@ -51,13 +51,17 @@ class IndexDirectory:
         return cls(path, store, _load_vectors(path, store, dimension))
 
     @classmethod
-    def open(cls, path: Path, embedding_model: str | None = None) -> "IndexDirectory":
-        """Open a finished index for reading; the model, if given, must be the one it was built with."""
+    def open(cls, path: Path, embedding_model: str | None = None, *, snapshot: bool = False) -> "IndexDirectory":
+        """Open a finished index for reading; the model, if given, must be the one it was built with.
+
+        `snapshot`: the store is read in one transaction and the vectors are reconciled with it, so the
+        opened index stays consistent (every vector has its chunk) while ingest keeps writing.
+        """
         if not (path / DESCRIPTION_FILE).is_file() or not (path / STORE_FILE).is_file():
             raise IndexNotFoundError(
                 f"no index at {path}: build one with `python -m ingest DOCS_FOLDER --index {path}`"
             )
-        store = ChunkStore(path / STORE_FILE)
+        store = ChunkStore(path / STORE_FILE, snapshot=snapshot)
         dimension = int(store.get_meta("dimension") or 0)
         if embedding_model is not None:
             _check_model(path, store, embedding_model, None)
@@ -65,6 +69,20 @@ class IndexDirectory:
 
     def close(self) -> None:
         self.store.close()
+
+    @staticmethod
+    def committed_generation(path: Path) -> int:
+        """The store generation a reader opening `path` now would see (0 when there is no store)."""
+        return ChunkStore.current_generation(path / STORE_FILE) if (path / STORE_FILE).is_file() else 0
+
+    @staticmethod
+    def finished_generation(path: Path) -> int | None:
+        """The generation the last finished ingest run (or flush) recorded, or None before the first."""
+        description = path / DESCRIPTION_FILE
+        try:
+            return json.loads(description.read_text()).get("generation")
+        except (OSError, ValueError):
+            return None
 
     @staticmethod
     def mirrored_folder(path: Path) -> str | None:

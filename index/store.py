@@ -66,7 +66,9 @@ def _now() -> str:
 class ChunkStore:
     """Documents and chunks in one SQLite file (WAL), opened for reading or writing."""
 
-    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+    def __init__(self, path: Path, *, readonly: bool = False, snapshot: bool = False) -> None:
+        """`snapshot`: hold one read transaction for the connection's life, so every read sees the
+        index as it was when opened, whatever a concurrent ingest commits meanwhile (WAL readers never block it)."""
         self.path = path
         if readonly:
             uri = f"file:{path}?mode=ro"
@@ -78,6 +80,9 @@ class ChunkStore:
             self.db.executescript(_SCHEMA)
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.row_factory = sqlite3.Row
+        if snapshot:
+            self.db.execute("BEGIN")
+            self.db.execute("SELECT COUNT(*) FROM meta").fetchone()  # the snapshot starts at the first read
 
     def close(self) -> None:
         self.db.close()
@@ -95,6 +100,16 @@ class ChunkStore:
     def generation(self) -> int:
         """Bumped by every committed change; readers compare it to notice new content."""
         return int(self.get_meta("generation") or 0)
+
+    @staticmethod
+    def current_generation(path: Path) -> int:
+        """The committed generation of the store at `path`, read with a short-lived connection."""
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+            return int(row[0]) if row else 0
+        finally:
+            db.close()
 
     def _bump_generation(self) -> None:
         self.db.execute(
