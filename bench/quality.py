@@ -39,7 +39,6 @@ from index.directory import IndexDirectory  # noqa: E402
 from index.embedder import Embedder  # noqa: E402
 from index.retrieval import Retriever  # noqa: E402
 from index.types import Hit  # noqa: E402
-from ingest.chunking import Chunker  # noqa: E402
 from ingest.pipeline import IngestPipeline  # noqa: E402
 
 RECALL_AT = (1, 3, 5)  # answer-recall@k and MRR come from one search of max(RECALL_AT) chunks
@@ -181,8 +180,7 @@ def build_index(folder: Path, path: Path, embedder: Embedder, settings: Settings
     if recorded and recorded != str(folder.resolve()):  # as `python -m ingest`: never wipe another folder's index
         raise SystemExit(f"error: index {path} mirrors {recorded}, not {folder.resolve()}; use another --index")
     index = IndexDirectory.open_for_writing(path, embedder.name, embedder.dimension)
-    chunker = Chunker(embedder.tokenizer, settings.chunk_tokens, settings.chunk_overlap_tokens)
-    pipeline = IngestPipeline(index, embedder, chunker, max_file_bytes=settings.max_file_bytes)
+    pipeline = IngestPipeline.from_settings(index, embedder, settings)
     with tqdm(desc="ingesting", unit="file", file=sys.stderr, disable=None, leave=False) as bar:
         pipeline.run(folder, on_file=lambda _source: bar.update(1))
     return index
@@ -218,8 +216,8 @@ def ask_without_own_article(runner: asyncio.Runner, index: IndexDirectory, sourc
 
 
 # --- command line --------------------------------------------------------------------------------
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.quality", description=__doc__.split("\n\n")[0])
+def parse_args(argv: list[str] | None, prog: str = "python -m bench.quality") -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     parser.add_argument("questions", type=Path, help="SQuAD-format question file (JSON)")
     parser.add_argument("articles", type=Path, help="folder of the articles, one file per SQuAD title")
     parser.add_argument("--index", type=Path, help="index directory to reuse or update (default: a temporary one)")
@@ -238,8 +236,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "python -m bench.quality") -> int:
+    args = parse_args(argv, prog)
     settings = Settings()
     if args.model:
         settings = settings.model_copy(update={"model": args.model})

@@ -15,9 +15,9 @@ from app.settings import Settings  # noqa: E402
 from index.errors import IndexStoreError  # noqa: E402
 
 
-def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace:
+def parse_args(argv: list[str] | None, settings: Settings, prog: str = "python -m ingest") -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m ingest",
+        prog=prog,
         description="Ingest a folder of .txt, .md, .html and .pdf files into a ragqa index. "
                     "Runs are incremental: only added, changed and deleted files cost work.",
     )
@@ -38,14 +38,15 @@ def fail(message: str, as_json: bool) -> int:
     return 2
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m ingest") -> int:
+    """Exit codes: 0 done, 1 no document could be read, 2 usage, settings or index problem."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings()
     except ValueError as exc:
         print(f"error: invalid settings: {exc}", file=sys.stderr)
         return 2
-    args = parse_args(argv, settings)
+    args = parse_args(argv, settings, prog)
     folder: Path = args.folder
     if not folder.is_dir():
         return fail(f"document folder {folder} does not exist or is not a folder", args.json)
@@ -54,7 +55,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from index.directory import IndexDirectory
     from index.embedder import Embedder
-    from ingest.chunking import Chunker
     from ingest.pipeline import IngestPipeline
 
     try:
@@ -71,8 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         return fail(f"index {args.index} mirrors {recorded}; ingesting {folder.resolve()} would remove its "
                     "documents. Use another --index, or pass --replace to do it anyway", args.json)
 
-    chunker = Chunker(embedder.tokenizer, settings.chunk_tokens, settings.chunk_overlap_tokens)
-    pipeline = IngestPipeline(index, embedder, chunker, max_file_bytes=settings.max_file_bytes)
+    pipeline = IngestPipeline.from_settings(index, embedder, settings)
     with tqdm(desc="ingesting", unit="file", disable=None, file=sys.stderr, leave=False) as bar:
         report = pipeline.run(
             folder,

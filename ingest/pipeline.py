@@ -9,15 +9,19 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from index.directory import IndexDirectory
 from index.embedder import Embedder
 from index.types import Chunk
 from ingest.chunking import Chunker
 from ingest.loaders import LoadedText, UnreadableFile, loader_for, page_of
+
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 
 @dataclass
@@ -96,6 +100,12 @@ class IngestPipeline:
         self.max_file_bytes = max_file_bytes
         self.batch_chunks = batch_chunks
 
+    @classmethod
+    def from_settings(cls, index: IndexDirectory, embedder: Embedder, settings: Settings) -> IngestPipeline:
+        """The pipeline the settings describe: chunk size and overlap, and the file size limit."""
+        chunker = Chunker(embedder.tokenizer, settings.chunk_tokens, settings.chunk_overlap_tokens)
+        return cls(index, embedder, chunker, max_file_bytes=settings.max_file_bytes)
+
     def run(self, root: Path, on_file: Callable[[str], None] | None = None,
             on_skip: Callable[[str, str], None] | None = None) -> IngestReport:
         started = time.perf_counter()
@@ -108,18 +118,13 @@ class IngestPipeline:
 
         manifest = self.index.store.manifest()
         seen: set[str] = set()
-        pending: list[_Pending] = []
-        for candidate in discover(root, skip):
-            seen.add(candidate.source)
-            item = self._prepare(candidate, manifest, report, skip)
-            if on_file:
-                on_file(candidate.source)
-            if item is not None:
-                pending.append(item)
-                if sum(len(p.chunks) for p in pending) >= self.batch_chunks:
-                    self._write(pending, report)
-                    pending = []
-        self._write(pending, report)
+
+        def candidates() -> Iterator[_Candidate]:
+            for candidate in discover(root, skip):
+                seen.add(candidate.source)
+                yield candidate
+
+        self._ingest(candidates(), manifest, report, skip, on_file)
         # Remove what is gone, but only when something could be read: an empty or unmounted folder
         # must not wipe an index.
         if report.readable:
@@ -129,6 +134,45 @@ class IngestPipeline:
         self.index.flush({"source_folder": str(root.resolve())})
         report.seconds = time.perf_counter() - started
         return report
+
+    def run_files(self, root: Path, sources: Iterable[str],
+                  on_skip: Callable[[str, str], None] | None = None) -> IngestReport:
+        """Add or update only the named files of `root` (paths relative to it); other documents stay as they are."""
+        started = time.perf_counter()
+        report = IngestReport()
+
+        def skip(source: str, reason: str) -> None:
+            report.skipped.append({"path": source, "reason": reason})
+            if on_skip:
+                on_skip(source, reason)
+
+        def candidates() -> Iterator[_Candidate]:
+            for source in sources:
+                path = root / source
+                if loader_for(path) is None:
+                    skip(source, f"unsupported format {path.suffix or '(none)'}")
+                else:
+                    yield _Candidate(path, source)
+
+        self._ingest(candidates(), self.index.store.manifest(), report, skip, None)
+        self.index.flush({"source_folder": str(root.resolve())})
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _ingest(self, candidates: Iterable[_Candidate], manifest: dict[str, str], report: IngestReport,
+                skip: Callable[[str, str], None], on_file: Callable[[str], None] | None) -> None:
+        """Prepare each candidate and write them in batches of about `batch_chunks` chunks."""
+        pending: list[_Pending] = []
+        for candidate in candidates:
+            item = self._prepare(candidate, manifest, report, skip)
+            if on_file:
+                on_file(candidate.source)
+            if item is not None:
+                pending.append(item)
+                if sum(len(p.chunks) for p in pending) >= self.batch_chunks:
+                    self._write(pending, report)
+                    pending = []
+        self._write(pending, report)
 
     def _prepare(self, candidate: _Candidate, manifest: dict[str, str], report: IngestReport,
                  skip_file: Callable[[str, str], None]) -> _Pending | None:
