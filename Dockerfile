@@ -1,6 +1,6 @@
 # ragqa: answers questions from a mounted document folder, offline, on the CPU.
 #   docker build -t ragqa .
-#   docker run -v ./docs:/data/docs -p 8000:8000 ragqa
+#   docker run -v ./docs:/data/docs -p 8000:8000 -e RAGQA_API_KEYS=change-me ragqa
 FROM python:3.11-slim
 
 # The install step is scripts/setup.sh, the same script `make run`, `make test` and CI use.

@@ -10,9 +10,12 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from fastapi import FastAPI, Request  # noqa: E402
 from fastapi.exceptions import RequestValidationError  # noqa: E402
+from fastapi.middleware.cors import CORSMiddleware  # noqa: E402
 from fastapi.responses import JSONResponse  # noqa: E402
 
+from app.auth import AccessControl, parse_api_keys  # noqa: E402
 from app.body_limit import BodySizeLimit  # noqa: E402
+from app.request_log import RequestLog, configure_json_logging  # noqa: E402
 from app.routes import health_router, qa_router  # noqa: E402
 from app.services import NotReadyError, ServiceLoader  # noqa: E402
 from app.settings import Settings, get_settings  # noqa: E402
@@ -22,9 +25,12 @@ log = logging.getLogger("ragqa")
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    api_keys = parse_api_keys(settings.api_keys.get_secret_value())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        configure_json_logging()
+        _log_access_mode(api_keys, settings)
         loader = ServiceLoader(settings)
         app.state.loader = loader
         loader.start()
@@ -38,7 +44,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # Outermost last: the request log sees every answer (401, 413 too); CORS preflights pass before auth.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AccessControl, keys=api_keys, allow_open=settings.allow_open)
+    if origins := [o.strip() for o in settings.cors_origins.split(",") if o.strip()]:
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type"], expose_headers=["X-Request-ID", "Retry-After"])
+    app.add_middleware(RequestLog, log_questions=settings.log_questions, max_body_bytes=settings.max_body_bytes)
     app.include_router(health_router)
     app.include_router(qa_router)
 
@@ -61,6 +73,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"detail": "internal error; the server log has the details"}, status_code=500)
 
     return app
+
+
+def _log_access_mode(api_keys: list[str], settings: Settings) -> None:
+    if api_keys:
+        log.info("API keys required (%d configured); open routes: /healthz, /readyz and the web page", len(api_keys))
+    elif settings.allow_open:
+        log.warning("no API keys (RAGQA_API_KEYS) and RAGQA_ALLOW_OPEN=true: anyone who can reach this port can use it")
+    else:
+        log.info("no API keys (RAGQA_API_KEYS): answering clients on this machine only; "
+                 "serve on 127.0.0.1 (the default), or set keys to open it to a network")
 
 
 app = create_app()

@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from app.answer import Answerer
 from app.settings import Settings
@@ -80,7 +81,7 @@ class ServiceLoader:
             log.info("ready: %d chunks from %s, model %s", len(index.vectors), index.path, generator.name)
         except Exception as exc:  # surfaced on /readyz instead of killing the server silently
             log.exception("loading failed")
-            self.status, self.detail, self.failed = "error", f"loading failed: {exc}", True
+            self.status, self.detail, self.failed = "error", self._public(f"loading failed: {exc}"), True
             return
         self._watch_index()
 
@@ -105,6 +106,15 @@ class ServiceLoader:
                      index.store.generation, len(index.vectors))
             return True
 
+    def _public(self, detail: str) -> str:
+        """A status detail fit for HTTP: the server's own folders named by their setting, not their path."""
+        folders = {self.settings.index_dir: "RAGQA_INDEX_DIR", self.settings.cache_dir: "RAGQA_CACHE_DIR",
+                   Path.home(): "~"}
+        for folder, name in folders.items():
+            for spelling in sorted({str(folder.resolve()), str(folder)} - {"/", "."}, key=len, reverse=True):
+                detail = detail.replace(spelling, name)
+        return detail
+
     def _watch_index(self) -> None:
         """Poll the generation the last finished ingest run recorded; reload when it moves."""
         interval = self.settings.index_reload_seconds
@@ -128,9 +138,9 @@ class ServiceLoader:
             try:
                 return IndexDirectory.open(self.settings.index_dir, embedding_model, snapshot=True)
             except IndexNotFoundError as exc:
-                self.status, self.detail = "waiting", str(exc)
+                self.status, self.detail = "waiting", self._public(str(exc))
             except IndexMismatchError as exc:
-                self.status, self.detail, self.failed = "error", str(exc), True
+                self.status, self.detail, self.failed = "error", self._public(str(exc)), True
                 return None
             self._stop.wait(self.index_poll_seconds)
         return None

@@ -5,7 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -55,6 +55,13 @@ class Settings(BaseSettings):
 
     # HTTP.
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="Larger request bodies get 413.")
+
+    # Access and logs.
+    api_keys: SecretStr = Field(
+        SecretStr(""), description="Comma-separated API keys, or `@/path/to/file` (one per line); empty: no keys.")
+    allow_open: bool = Field(False, description="Without API keys, also answer clients on other machines.")
+    cors_origins: str = Field("", description="Comma-separated origins allowed by CORS; empty: CORS off.")
+    log_questions: bool = Field(False, description="Log the question or query of each request.")
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> "Settings":

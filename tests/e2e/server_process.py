@@ -42,13 +42,15 @@ def run_ingest(docs: Path, index_dir: Path, env: dict[str, str]) -> subprocess.C
 
 
 @contextmanager
-def running_server(env: dict[str, str], ready: bool = True) -> Iterator[tuple[httpx.Client, subprocess.Popen]]:
-    """uvicorn serving app.main:app with `env` added to the environment; waits for /readyz if `ready`."""
+def running_server(env: dict[str, str], log_path: Path, ready: bool = True) -> Iterator[tuple[httpx.Client, subprocess.Popen]]:
+    """uvicorn serving app.main:app with `env` added to the environment, its output in `log_path`
+    (a file, not a pipe nobody reads, which would block a chatty server); waits for /readyz if `ready`."""
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+        )
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120)
     try:
         wait_for(lambda: client.get("/healthz").status_code == 200, 60, "/healthz")
