@@ -1,13 +1,13 @@
 """The path from a question to a grounded answer, top to bottom: retrieve → prompt → generate → ground."""
 from __future__ import annotations
 
-import asyncio
 import time
 
 from anyio import to_thread
 
+from app.batching import GenerationQueue
 from app.evidence import cited_chunks, select_sentences
-from app.generation import Generator, build_messages, passages_within
+from app.generation import Generator, TextSink, build_messages, passages_within
 from app.grounding import (
     NOT_IN_DOCUMENTS,
     best_quote,
@@ -28,11 +28,11 @@ class Answerer:
         self.retriever = retriever
         self.generator = generator
         self.settings = settings
-        # Generation runs in a worker thread, one at a time: waiting requests queue here, on the
-        # event loop, instead of each holding a worker thread that /search and /healthz need.
-        self._generation_lock = asyncio.Lock()
+        # Requests wait for the model in a bounded queue, on the event loop (app/batching.py).
+        self.queue = GenerationQueue(generator, settings.batch_max_size, settings.queue_size, settings.queue_timeout_s)
 
-    async def ask(self, question: str, top_k: int) -> AskResponse:
+    async def ask(self, question: str, top_k: int, on_text: TextSink | None = None) -> AskResponse:
+        """The answer; `on_text`, if given, receives the model's text in pieces as it is generated."""
         timings: dict[str, float] = {}
         started = time.perf_counter()
         hits = await to_thread.run_sync(self.retriever.search, question, top_k)
@@ -50,13 +50,9 @@ class Answerer:
             passages = cited = passages_within(hits, self.settings.max_context_chars)
         citations = [citation(h) for h in cited]  # the chunks whose text the model was given
         messages = build_messages(question, passages)
-        queued = time.perf_counter()
-        async with self._generation_lock:
-            timings["queue"] = _ms_since(queued)
-            generation_started = time.perf_counter()
-            generation = await to_thread.run_sync(self.generator.generate, messages, self.settings.max_new_tokens)
-            timings["generation"] = _ms_since(generation_started)
-        answer = clean_answer(generation.text)
+        queued = await self.queue.generate(messages, self.settings.max_new_tokens, on_text)
+        timings["queue"], timings["generation"] = queued.queue_ms, queued.generation_ms
+        answer = clean_answer(queued.generation.text)
         abstained = model_abstained(answer)
         timings["total"] = _ms_since(started)
         if abstained:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -40,12 +40,32 @@ class Generation:
     new_tokens: int
 
 
+# Receives each new piece of an answer's text as it is generated (from the generating thread).
+TextSink = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One row of a batch: chat messages, a token budget, and optionally where its text pieces go."""
+
+    messages: list[dict[str, str]]
+    max_new_tokens: int
+    on_text: TextSink | None = None
+
+
 class Generator(Protocol):
-    """Turns chat messages into an answer. Implementations must be safe to call from one thread at a time."""
+    """Turns chat messages into answers, a batch at a time. Called from one thread at a time.
+
+    `generate_batch` returns one `Generation` per request, in order; a request with `on_text`
+    also receives its text in pieces while it is generated (the pieces joined equal the
+    returned text up to surrounding whitespace). `generate` is a batch of one.
+    """
 
     name: str
 
     def generate(self, messages: list[dict[str, str]], max_new_tokens: int) -> Generation: ...
+
+    def generate_batch(self, requests: Sequence[GenerationRequest]) -> list[Generation]: ...
 
 
 def passages_within(hits: Sequence[Hit], max_context_chars: int) -> list[Hit]:
@@ -79,7 +99,11 @@ def build_messages(question: str, passages: Sequence[Hit]) -> list[dict[str, str
 
 
 class TransformersGenerator:
-    """A Hugging Face causal LM on the CPU: chat template, greedy decoding, bounded new tokens."""
+    """A Hugging Face causal LM on the CPU: chat template, greedy decoding, bounded new tokens.
+
+    A batch is left-padded (with an attention mask) so every row's prompt ends where generation
+    begins; each row stops at its own token budget or end-of-sequence token.
+    """
 
     def __init__(self, model_dir: Path, name: str, threads: int = 0) -> None:
         import torch
@@ -93,23 +117,55 @@ class TransformersGenerator:
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
         self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
         self.model.eval()
+        self.pad_token_id = self.tokenizer.pad_token_id
+        if self.pad_token_id is None:
+            self.pad_token_id = self.tokenizer.eos_token_id
         self._torch = torch
         self._lock = threading.Lock()  # one generation at a time per model
 
     def generate(self, messages: list[dict[str, str]], max_new_tokens: int) -> Generation:
-        inputs = self.tokenizer.apply_chat_template(
-            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
-        )
-        prompt_tokens = int(inputs["input_ids"].shape[1])
-        with self._lock, self._torch.inference_mode():
+        return self.generate_batch([GenerationRequest(messages, max_new_tokens)])[0]
+
+    def generate_batch(self, requests: Sequence[GenerationRequest]) -> list[Generation]:
+        from app.row_streamer import RowBudgets, RowStreamer
+
+        torch = self._torch
+        # Each prompt tokenized on its own (exactly as a batch of one would be), then left-padded.
+        prompts = [self.tokenizer.apply_chat_template(r.messages, add_generation_prompt=True, tokenize=True, return_dict=True)
+                   ["input_ids"] for r in requests]
+        width = max(len(p) for p in prompts)
+        input_ids = torch.tensor([[self.pad_token_id] * (width - len(p)) + list(p) for p in prompts])  # (batch, width)
+        attention_mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])  # (batch, width)
+        budgets = [r.max_new_tokens for r in requests]
+        end_ids = self._end_token_ids()
+        streamer = RowStreamer(self.tokenizer, [r.on_text for r in requests], end_ids, budgets)
+        with self._lock, torch.inference_mode():
             output = self.model.generate(
-                **inputs,
-                max_new_tokens=max_new_tokens,
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                max_new_tokens=max(budgets),
+                stopping_criteria=[RowBudgets(width, budgets)],
                 do_sample=False,
-                pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
+                pad_token_id=self.pad_token_id,
+                streamer=streamer if any(r.on_text for r in requests) else None,
             )
-        new = output[0][prompt_tokens:]  # (new_tokens,)
-        return Generation(self.tokenizer.decode(new, skip_special_tokens=True).strip(), prompt_tokens, int(new.shape[0]))
+        generations = []
+        for row, (prompt, budget) in enumerate(zip(prompts, budgets)):
+            new = output[row][width:].tolist()[:budget]
+            for position, token in enumerate(new):  # a finished row is padded until the batch ends
+                if token in end_ids:
+                    new = new[:position + 1]
+                    break
+            text = self.tokenizer.decode(new, skip_special_tokens=True).strip()
+            generations.append(Generation(text, len(prompt), len(new)))
+        return generations
+
+    def _end_token_ids(self) -> set[int]:
+        eos = self.model.generation_config.eos_token_id
+        ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+        if self.tokenizer.eos_token_id is not None:
+            ids.add(self.tokenizer.eos_token_id)
+        return ids
 
 
 def load_generator(model: str, cache_dir: Path, threads: int = 0) -> Generator:

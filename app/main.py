@@ -14,6 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware  # noqa: E402
 from fastapi.responses import JSONResponse  # noqa: E402
 
 from app.auth import AccessControl, parse_api_keys  # noqa: E402
+from app.batching import OverloadedError  # noqa: E402
 from app.body_limit import BodySizeLimit  # noqa: E402
 from app.request_log import RequestLog, configure_json_logging  # noqa: E402
 from app.routes import health_router, qa_router  # noqa: E402
@@ -59,6 +60,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Retrying helps while loading or waiting for an index, not after a failure that needs a fix.
         headers = {} if request.app.state.loader.failed else {"Retry-After": "5"}
         return JSONResponse({"detail": str(exc)}, status_code=503, headers=headers)
+
+    @app.exception_handler(OverloadedError)
+    async def overloaded(_: Request, exc: OverloadedError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": str(exc.retry_after)})
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

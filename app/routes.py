@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from app.grounding import citation
 from app.schemas import AskRequest, AskResponse, ErrorResponse, Health, Readiness, SearchRequest, SearchResponse
 from app.services import ServiceLoader, Services
+from app.streaming import stream_answer
 
 
 def get_services(request: Request) -> Services:
@@ -42,9 +43,14 @@ async def readyz(request: Request):
                      model=loader.services.answerer.generator.name)
 
 
-@qa_router.post("/ask", response_model=AskResponse)
-async def ask(body: AskRequest, services: ServicesDep) -> AskResponse:
-    """Answer a question from the documents, citing the passages given to the model."""
+_STREAM = {200: {"content": {"text/event-stream": {"description": "With `stream: true`: `token` events, then `done`."}}}}
+
+
+@qa_router.post("/ask", response_model=AskResponse, responses=_STREAM)
+async def ask(body: AskRequest, services: ServicesDep):
+    """Answer a question from the documents, citing the passages given to the model (streamed with `stream: true`)."""
+    if body.stream:
+        return await stream_answer(lambda on_text: services.answerer.ask(body.question, body.top_k, on_text))
     return await services.answerer.ask(body.question, body.top_k)
 
 

@@ -18,6 +18,7 @@ class _Request(BaseModel):
 class AskRequest(_Request):
     question: QueryText = Field(examples=["How do I ingest my own folder?"])
     top_k: int = Field(4, ge=1, le=20, description="How many passages to retrieve and give the model.")
+    stream: bool = Field(False, description="Send Server-Sent Events: `token` pieces as generated, then `done` with the answer.")
 
 
 class SearchRequest(_Request):

@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     index_reload_seconds: float = Field(
         2.0, ge=0, description="How often the service checks whether an ingest run finished, to reload the index; 0: never.")
 
+    # Serving the generator: the queue in front of it, and an optional remote OpenAI-compatible server.
+    batch_max_size: int = Field(8, ge=1, le=256, description="Most questions generated together in one batch.")
+    queue_size: int = Field(32, ge=1, description="Most questions waiting for the model; more get 503 with Retry-After.")
+    queue_timeout_s: float = Field(
+        60.0, gt=0, description="Longest wait for the model before a question gets 503 with Retry-After."
+    )
+
     # HTTP.
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="Larger request bodies get 413.")
 

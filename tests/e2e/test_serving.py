@@ -1,0 +1,68 @@
+"""Serving end to end: streamed answers (Server-Sent Events) and the bounded generation queue, on a real uvicorn process."""
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+QUESTION = "When was the lighthouse at Varnholm converted to electricity?"
+
+
+def read_events(response: httpx.Response) -> list[tuple[str, dict, float]]:
+    """(event, data, seconds since the request) for each Server-Sent Event of a streamed response."""
+    started, events, event = time.perf_counter(), [], None
+    for line in response.iter_lines():
+        if line.startswith("event: "):
+            event = line[len("event: "):]
+        elif line.startswith("data: "):
+            events.append((event, json.loads(line[len("data: "):]), time.perf_counter() - started))
+    return events
+
+
+def ask_streaming(client: httpx.Client, question: str) -> tuple[httpx.Response, list]:
+    with client.stream("POST", "/ask", json={"question": question, "stream": True}) as response:
+        return response, read_events(response) if response.status_code == 200 else response.read()
+
+
+def test_a_streamed_answer_sends_tokens_as_they_come_then_the_full_answer(engine):
+    response, events = ask_streaming(engine, QUESTION)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+    names = [name for name, _, _ in events]
+    assert names[-1] == "done" and set(names[:-1]) == {"token"} and len(names) > 2
+    tokens = [data["text"] for name, data, _ in events if name == "token"]
+    assert events[0][2] < events[-1][2], "the first token arrives before the answer is complete"
+    done = events[-1][1]
+    plain = engine.post("/ask", json={"question": QUESTION}).json()
+    assert done["answer"] == plain["answer"] and done["citations"] == plain["citations"]
+    assert done["quote"] == plain["quote"] and done["citations"][0]["source"] == "lighthouse.txt"
+    # the final answer is the cleaned form of the streamed text
+    assert done["answer"].split()[0] in "".join(tokens)
+
+
+def test_a_streamed_abstention_sends_no_tokens(engine):
+    _, events = ask_streaming(engine, "What is the orbital period of Neptune's moon Triton?")
+    assert [name for name, _, _ in events] == ["done"]
+    assert events[0][1]["abstained"] is True
+
+
+def test_a_streamed_request_with_bad_input_gets_an_ordinary_422(engine):
+    response = engine.post("/ask", json={"question": " ", "stream": True})
+    assert response.status_code == 422 and response.headers["content-type"] == "application/json"
+
+
+def test_a_full_queue_answers_503_with_retry_after_and_serves_the_rest(engine):
+    """At least one generates and two wait; the others are refused at once; nobody hangs, and the server recovers."""
+    questions = [f"{QUESTION} ({n})" for n in range(7)]
+    with ThreadPoolExecutor(max_workers=len(questions)) as pool:
+        responses = list(pool.map(lambda q: engine.post("/ask", json={"question": q, "stream": q.endswith("(6)")}),
+                                  questions))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses.count(200) >= 3 and statuses.count(503) >= 1 and set(statuses) == {200, 503}, statuses
+    for refused in (r for r in responses if r.status_code == 503):  # a refused streamed request too: plain JSON
+        assert int(refused.headers["Retry-After"]) >= 1 and "waiting" in refused.json()["detail"]
+    assert engine.post("/ask", json={"question": QUESTION}).status_code == 200
