@@ -16,6 +16,7 @@ from app.grounding import (
     model_abstained,
     retrieval_is_too_weak,
 )
+from app.metrics import record_answer
 from app.schemas import AskResponse
 from app.settings import Settings
 from index.retrieval import Retriever
@@ -40,6 +41,7 @@ class Answerer:
         if retrieval_is_too_weak(hits, self.settings.abstain_threshold):
             # Nothing close enough: answer that plainly, without spending time on the model.
             timings["total"] = _ms_since(started)
+            record_answer(abstained=True)
             return AskResponse(answer=NOT_IN_DOCUMENTS, abstained=True, citations=[],
                                model=self.generator.name, timings_ms=timings)
         if self.settings.evidence_sentences:
@@ -55,6 +57,7 @@ class Answerer:
         answer = clean_answer(queued.generation.text)
         abstained = model_abstained(answer)
         timings["total"] = _ms_since(started)
+        record_answer(abstained, generation.new_tokens)
         if abstained:
             return AskResponse(answer=NOT_IN_DOCUMENTS, abstained=True, citations=citations,
                                model=self.generator.name, timings_ms=timings)

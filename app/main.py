@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse  # noqa: E402
 from app.auth import AccessControl, parse_api_keys  # noqa: E402
 from app.batching import OverloadedError  # noqa: E402
 from app.body_limit import BodySizeLimit  # noqa: E402
+from app.metrics import install_metrics, metrics_router  # noqa: E402
 from app.request_log import RequestLog, configure_json_logging  # noqa: E402
 from app.routes import health_router, qa_router  # noqa: E402
 from app.services import NotReadyError, ServiceLoader  # noqa: E402
@@ -52,8 +53,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"], expose_headers=["X-Request-ID", "Retry-After"])
     app.add_middleware(RequestLog, log_questions=settings.log_questions, max_body_bytes=settings.max_body_bytes)
+    install_metrics(app)  # outermost: counts every answer, 401 and 413 too
     app.include_router(health_router)
     app.include_router(qa_router)
+    app.include_router(metrics_router)
 
     @app.exception_handler(NotReadyError)
     async def not_ready(request: Request, exc: NotReadyError) -> JSONResponse:
