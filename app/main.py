@@ -16,7 +16,9 @@ from fastapi.responses import JSONResponse  # noqa: E402
 from app.auth import AccessControl, parse_api_keys  # noqa: E402
 from app.batching import OverloadedError  # noqa: E402
 from app.body_limit import BodySizeLimit  # noqa: E402
+from app.documents import documents_router  # noqa: E402
 from app.metrics import install_metrics, metrics_router  # noqa: E402
+from app.page import install_page  # noqa: E402
 from app.request_log import RequestLog, configure_json_logging  # noqa: E402
 from app.routes import health_router, qa_router  # noqa: E402
 from app.services import NotReadyError, ServiceLoader  # noqa: E402
@@ -47,7 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     # Outermost last: the request log sees every answer (401, 413 too); CORS preflights pass before auth.
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
+                       larger={"/documents": settings.max_upload_bytes})  # uploads are files, not questions
     app.add_middleware(AccessControl, keys=api_keys, allow_open=settings.allow_open)
     if origins := [o.strip() for o in settings.cors_origins.split(",") if o.strip()]:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "DELETE"],
@@ -56,7 +59,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_metrics(app)  # outermost: counts every answer, 401 and 413 too
     app.include_router(health_router)
     app.include_router(qa_router)
+    app.include_router(documents_router)
     app.include_router(metrics_router)
+    install_page(app)
 
     @app.exception_handler(NotReadyError)
     async def not_ready(request: Request, exc: NotReadyError) -> JSONResponse:

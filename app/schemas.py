@@ -76,3 +76,51 @@ class Readiness(BaseModel):
 
 class ErrorResponse(BaseModel):
     detail: str | list
+
+
+class DocumentInfo(BaseModel):
+    """A document of the index, as `GET /documents` lists it."""
+
+    id: int = Field(description="Its id for `DELETE /documents/{id}`; a changed document gets a new id when re-ingested.")
+    path: str = Field(description="Path relative to the documents folder; the `source` of its citations.")
+    size: int = Field(description="Size of the file in bytes.")
+    chunks: int = Field(description="Passages it was cut into.")
+    content_hash: str = Field(description="SHA-256 of the file's bytes.")
+    ingested_at: str = Field(description="When this version was ingested (UTC, ISO 8601).")
+
+
+class DocumentList(BaseModel):
+    count: int
+    chunks: int = Field(description="Passages of all documents together.")
+    documents: list[DocumentInfo]
+
+
+class UploadResult(BaseModel):
+    """What happened to one uploaded file."""
+
+    file: str = Field(description="The file name as sent.")
+    path: str | None = Field(None, description="Where it was saved, relative to the documents folder (the sanitised name).")
+    status: str = Field(description="`added`, `updated`, `unchanged`, or `rejected`.")
+    reason: str | None = Field(None, description="Why it was rejected.")
+
+
+class UploadResponse(BaseModel):
+    results: list[UploadResult]
+    documents: int = Field(description="Documents in the index afterwards.")
+
+
+class DeleteResponse(BaseModel):
+    deleted: DocumentInfo
+
+
+class ReindexResponse(BaseModel):
+    """The ingest report of the documents folder (as `ragqa ingest --json`)."""
+
+    folder: str
+    added: list[str]
+    updated: list[str]
+    removed: list[str]
+    unchanged: int
+    skipped: list[dict[str, str]]
+    chunks_embedded: int
+    seconds: float

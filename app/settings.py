@@ -62,6 +62,9 @@ class Settings(BaseSettings):
 
     # HTTP.
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="Larger request bodies get 413.")
+    max_upload_bytes: int = Field(
+        100 * 1024 * 1024, ge=1024, description="Larger `POST /documents` bodies (all files of one upload) get 413."
+    )
 
     # Access and logs.
     api_keys: SecretStr = Field(
