@@ -1,0 +1,217 @@
+// ragqa's page: asks POST /ask with streaming, shows the answer as it is written, the quote highlighted
+// inside its cited passage, the sources, and the documents (GET /documents). Text goes in with
+// textContent only, never as HTML. An API key, when the server wants one, lives in sessionStorage.
+"use strict";
+
+const KEY_STORAGE = "ragqa-api-key";
+const $ = (id) => document.getElementById(id);
+
+function headers(extra = {}) {
+  const key = sessionStorage.getItem(KEY_STORAGE);
+  return key ? { ...extra, Authorization: `Bearer ${key}` } : extra;
+}
+
+// Ask for a key in the dialog; resolves once one is stored. Requests refused together share one dialog.
+let keyWanted = null;
+function askForKey() {
+  keyWanted = keyWanted || new Promise((resolve) => {
+    $("key-form").onsubmit = () => {
+      sessionStorage.setItem(KEY_STORAGE, $("api-key").value.trim());
+      keyWanted = null;
+      resolve();
+    };
+    $("key-dialog").showModal();
+  });
+  return keyWanted;
+}
+
+// fetch with the key; on 401 ask for a key once and try again.
+async function apiFetch(path, options = {}) {
+  let response = await fetch(path, { ...options, headers: headers(options.headers) });
+  if (response.status === 401) {
+    sessionStorage.removeItem(KEY_STORAGE);
+    await askForKey();
+    response = await fetch(path, { ...options, headers: headers(options.headers) });
+  }
+  return response;
+}
+
+async function errorText(response) {
+  try {
+    const body = await response.json();
+    return body.message || (typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail));
+  } catch {
+    return response.statusText;
+  }
+}
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// --- the answer ----------------------------------------------------------------------------------
+function setStatus(text, isError = false) {
+  $("status").textContent = text;
+  $("status").classList.toggle("error", isError);
+}
+
+function resetResult() {
+  $("result").hidden = false;
+  $("answer-box").hidden = false;
+  $("answer").textContent = "";
+  $("abstained").hidden = true;
+  $("quote-box").hidden = true;
+  $("sources-box").hidden = true;
+  $("sources").replaceChildren();
+  $("timing").textContent = "";
+}
+
+function where(citation) {
+  return citation.page ? `page ${citation.page}` : `characters ${citation.start}–${citation.end}`;
+}
+
+// The passage's text with the quote marked. Offsets are the document's, in code points (Python's
+// str indices): the quote sits at quote.start - citation.start inside the passage.
+function passageWithQuote(citation, quote) {
+  const passage = el("div", "passage");
+  const points = Array.from(citation.text);
+  const inside = quote && quote.chunk_id === citation.chunk_id && quote.source === citation.source;
+  const from = inside ? quote.start - citation.start : -1;
+  const to = inside ? quote.end - citation.start : -1;
+  if (inside && from >= 0 && to <= points.length && points.slice(from, to).join("") === quote.text) {
+    passage.append(points.slice(0, from).join(""), el("mark", "", quote.text), points.slice(to).join(""));
+  } else {
+    passage.textContent = citation.text;
+  }
+  return passage;
+}
+
+function showResponse(body) {
+  $("answer").textContent = body.answer; // authoritative: replaces the streamed text
+  $("answer-box").hidden = body.abstained;
+  $("abstained").hidden = !body.abstained;
+  if (body.quote) {
+    $("quote").textContent = body.quote.text;
+    const cited = body.citations.find((c) => c.chunk_id === body.quote.chunk_id);
+    $("quote-source").textContent = `— ${body.quote.source}${cited && cited.page ? `, page ${cited.page}` : ""}`;
+    $("quote-box").hidden = false;
+  }
+  const list = $("sources");
+  body.citations.forEach((citation, n) => {
+    const details = el("details");
+    const summary = el("summary");
+    summary.append(el("span", "file", citation.source), el("span", "where", where(citation)),
+                   el("span", "score", `score ${citation.score.toFixed(4)} · similarity ${citation.similarity.toFixed(2)}`));
+    details.append(summary, passageWithQuote(citation, body.quote));
+    // The passage holding the quote opens by itself, so the highlight is in view.
+    details.open = Boolean(body.quote && citation.chunk_id === body.quote.chunk_id) || (n === 0 && !body.quote);
+    const item = el("li");
+    item.append(details);
+    list.append(item);
+  });
+  $("sources-box").hidden = body.citations.length === 0;
+  const t = body.timings_ms || {};
+  $("timing").textContent = `${body.model} · ${Math.round(t.total || 0)} ms` +
+    (t.generation ? ` (generation ${Math.round(t.generation)} ms)` : "");
+  setStatus(body.abstained ? "" : "Answered.");
+}
+
+// Reads Server-Sent Events from a fetch body: calls onEvent(name, data) for each complete event.
+async function readEvents(response, onEvent) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    buffer += decoder.decode(value || new Uint8Array(), { stream: !done });
+    let end;
+    while ((end = buffer.search(/\r?\n\r?\n/)) !== -1) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end).replace(/^\r?\n\r?\n/, "");
+      let name = "message";
+      const data = [];
+      for (const line of block.split(/\r?\n/)) {
+        if (line.startsWith("event:")) name = line.slice(6).trim();
+        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+      }
+      if (data.length) onEvent(name, JSON.parse(data.join("\n")));
+    }
+    if (done) return;
+  }
+}
+
+async function ask(question) {
+  resetResult();
+  setStatus("Searching the documents…");
+  const response = await apiFetch("/ask", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+    body: JSON.stringify({ question, stream: true }),
+  });
+  if (!response.ok) {
+    setStatus(`Error ${response.status}: ${await errorText(response)}`, true);
+    return;
+  }
+  if (!(response.headers.get("content-type") || "").startsWith("text/event-stream")) {
+    showResponse(await response.json()); // a server without streaming
+    return;
+  }
+  let finished = false;
+  await readEvents(response, (name, data) => {
+    if (name === "token") {
+      setStatus("Writing the answer…");
+      $("answer").textContent += data.text;
+    } else if (name === "done") {
+      finished = true;
+      showResponse(data);
+    } else if (name === "error") {
+      finished = true;
+      setStatus(`Error ${data.status}: ${data.detail}`, true);
+    }
+  });
+  if (!finished) setStatus("The connection closed before the answer was complete.", true);
+}
+
+// --- the documents -----------------------------------------------------------------------------
+function formatSize(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+async function loadDocuments() {
+  const response = await apiFetch("/documents");
+  if (!response.ok) {
+    $("documents-summary").textContent = `Documents unavailable: ${await errorText(response)}`;
+    return;
+  }
+  const body = await response.json();
+  const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  $("documents-summary").textContent = `${plural(body.count, "document")}, ${plural(body.chunks, "passage")}`;
+  $("documents").replaceChildren(...body.documents.map((d) => {
+    const item = el("li");
+    item.title = `${formatSize(d.size)}, ingested ${d.ingested_at}`;
+    item.append(el("span", "path", d.path), el("span", "", plural(d.chunks, "passage")));
+    return item;
+  }));
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("ask-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const question = $("question").value.trim();
+    if (!question) return;
+    $("ask-button").disabled = true;
+    try {
+      await ask(question);
+    } catch (error) {
+      setStatus(`Could not reach the server: ${error.message}`, true);
+    } finally {
+      $("ask-button").disabled = false;
+    }
+  });
+  loadDocuments().catch((error) => { $("documents-summary").textContent = `Documents unavailable: ${error.message}`; });
+});
