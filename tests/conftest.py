@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -37,6 +38,12 @@ def write_documents(folder: Path, documents: dict[str, str] = DOCUMENTS) -> Path
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return folder
+
+
+def ragqa_command() -> list[str]:
+    """The `ragqa` console script installed next to this interpreter, else the module it runs."""
+    script = Path(sys.executable).parent / "ragqa"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "app.cli"]
 
 
 @pytest.fixture(scope="session")

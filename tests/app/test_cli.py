@@ -4,18 +4,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_documents
-
-
-def ragqa_command() -> list[str]:
-    """The installed console script next to this interpreter, else the module it runs."""
-    script = Path(sys.executable).parent / "ragqa"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "app.cli"]
+from tests.conftest import ragqa_command, write_documents
 
 
 def ragqa(*args: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:

@@ -42,13 +42,16 @@ def run_ingest(docs: Path, index_dir: Path, env: dict[str, str]) -> subprocess.C
 
 
 @contextmanager
-def running_server(env: dict[str, str], log_path: Path, ready: bool = True) -> Iterator[tuple[httpx.Client, subprocess.Popen]]:
+def running_server(env: dict[str, str], log_path: Path, ready: bool = True,
+                   command: list[str] | None = None) -> Iterator[tuple[httpx.Client, subprocess.Popen]]:
     """uvicorn serving app.main:app with `env` added to the environment, its output in `log_path`
-    (a file, not a pipe nobody reads, which would block a chatty server); waits for /readyz if `ready`."""
+    (a file, not a pipe nobody reads, which would block a chatty server); waits for /readyz if `ready`.
+    `command` replaces `python -m uvicorn app.main:app` (e.g. `ragqa serve`); `--host` and `--port` are appended."""
     port = free_port()
+    command = command or [sys.executable, "-m", "uvicorn", "app.main:app"]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
+            [*command, "--host", "127.0.0.1", "--port", str(port)],
             cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
         )
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120)
