@@ -1,4 +1,4 @@
-"""Managing documents over HTTP on a real `ragqa serve`: upload, ask, delete, reindex, restart; and /metrics, `ragqa ask --url`."""
+"""Managing documents over HTTP on a real `ragqa serve`: upload, ask, delete, reindex, restart; /metrics; `ragqa ask --url`."""
 from __future__ import annotations
 
 import json
