@@ -58,8 +58,7 @@ def ask_parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("question", help="the question, in quotes")
     parser.add_argument("--url", help="ask the ragqa server at this address (e.g. http://127.0.0.1:8000) "
                                       "instead of loading the index here")
-    parser.add_argument("--api-key", default=os.environ.get("RAGQA_API_KEY"),
-                        help="API key sent as a Bearer token with --url (default: RAGQA_API_KEY)")
+    parser.add_argument("--api-key", help="API key sent as a Bearer token with --url (default: RAGQA_API_KEY)")
     parser.add_argument("--index", type=Path, help="index directory to read without --url (default: RAGQA_INDEX_DIR)")
     parser.add_argument("--top-k", type=int, default=4, help="passages to retrieve and give the model (default 4)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the server (default 300)")
@@ -105,7 +104,6 @@ def ask_locally(question: str, top_k: int, index_dir: Path | None) -> dict:
     from app.answer import Answerer
     from app.generation import load_generator
     from app.schemas import AskRequest
-    from app.settings import Settings
     from index.directory import IndexDirectory
     from index.embedder import Embedder
     from index.errors import IndexMismatchError, IndexNotFoundError
@@ -113,9 +111,9 @@ def ask_locally(question: str, top_k: int, index_dir: Path | None) -> dict:
 
     try:
         request = AskRequest(question=question, top_k=top_k)
-        settings = Settings()
     except ValidationError as exc:
         raise CliError(_validation_message(exc), EXIT_USAGE) from exc
+    settings = _settings()
     try:  # before loading any model: a missing index is the commonest mistake
         index = IndexDirectory.open(index_dir or settings.index_dir, settings.embedding_model)
     except (IndexNotFoundError, IndexMismatchError) as exc:
@@ -128,6 +126,17 @@ def ask_locally(question: str, top_k: int, index_dir: Path | None) -> dict:
     finally:
         index.close()
     return response.model_dump(mode="json")
+
+
+def _settings():
+    from pydantic import ValidationError
+
+    from app.settings import Settings
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise CliError(f"invalid settings: {_validation_message(exc)}", EXIT_USAGE) from exc
 
 
 def _validation_message(exc) -> str:
@@ -156,7 +165,8 @@ def run_ask(argv: list[str], prog: str) -> int:
     if not 1 <= args.top_k <= 20:
         raise CliError("--top-k must be between 1 and 20", EXIT_USAGE)
     if args.url:
-        body = ask_server(args.url, args.question, args.top_k, args.api_key, args.timeout)
+        body = ask_server(args.url, args.question, args.top_k, args.api_key or _settings().api_key.get_secret_value(),
+                          args.timeout)
     else:
         body = ask_locally(args.question, args.top_k, args.index)
     print(json.dumps(body, indent=2, ensure_ascii=False) if args.json else format_answer(body))

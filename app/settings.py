@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     allow_open: bool = Field(False, description="Without API keys, also answer clients on other machines.")
     cors_origins: str = Field("", description="Comma-separated origins allowed by CORS; empty: CORS off.")
     log_questions: bool = Field(False, description="Log the question or query of each request.")
+    api_key: SecretStr = Field(SecretStr(""), description="The key `ragqa ask --url` sends to a server (client side).")
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> "Settings":
