@@ -20,6 +20,8 @@ def test_dockerfile_installs_and_serves_with_the_shared_scripts():
     assert re.search(r"^USER (?!root)\w+", dockerfile, re.M) and "HEALTHCHECK" in dockerfile and "/healthz" in dockerfile
     makefile = (ROOT / "Makefile").read_text()
     assert "bash scripts/setup.sh" in makefile and "bash scripts/serve.sh" in makefile
+    # The browser test's Chromium comes with the test set-up, never into the image.
+    assert "bash scripts/setup-test.sh" in makefile and "setup-test" not in dockerfile and "chromium" not in dockerfile.lower()
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 
