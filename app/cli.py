@@ -184,6 +184,7 @@ def run_serve(argv: list[str], prog: str) -> int:
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     parser.add_argument("--no-ingest", action="store_true", help="serve the index as it is, without ingesting first")
     args = parser.parse_args(argv)
+    _settings()  # a bad RAGQA_* value stops here with one line, not in the server's start-up
     if not args.no_ingest:
         # A child process: the ingest's embedder and buffers are gone before the server loads its own.
         if subprocess.run([sys.executable, "-m", "ingest"]).returncode != 0:
@@ -204,6 +205,7 @@ def _ingest(argv: list[str], prog: str) -> int:
 def _eval(argv: list[str], prog: str) -> int:
     from bench.quality import main as quality_main
 
+    _settings()  # a bad RAGQA_* value: one line and exit 2, before any model loads
     return quality_main(argv, prog=prog)
 
 

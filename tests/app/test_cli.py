@@ -42,6 +42,13 @@ def test_help_names_every_command_and_what_the_exit_codes_mean():
         assert sub.returncode == 0 and sub.stdout.startswith(f"usage: ragqa {command}")
 
 
+@pytest.mark.parametrize("command", [["serve"], ["ask", "anything?"], ["eval", "q.json", "articles"]])
+def test_an_invalid_setting_is_one_line_and_exit_2(command):
+    result = ragqa(*command, env={"RAGQA_CHUNK_TOKENS": "many"})
+    assert result.returncode == 2 and result.stderr.startswith("error: invalid settings: chunk_tokens")
+    assert "Traceback" not in result.stderr
+
+
 def test_ingest_of_a_missing_folder_is_a_usage_error(tmp_path):
     result = ragqa("ingest", str(tmp_path / "nowhere"), "--index", str(tmp_path / "index"))
     assert result.returncode == 2 and "does not exist" in result.stderr
