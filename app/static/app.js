@@ -1,5 +1,6 @@
 // ragqa's page: asks POST /ask with streaming, shows the answer as it is written, the quote highlighted
-// inside its cited passage, the sources, and the documents (GET /documents). Text goes in with
+// inside its cited passage, the sources, and the documents (GET /documents), which it can upload and
+// delete (POST /documents, DELETE /documents/{id}). Text goes in with
 // textContent only, never as HTML. An API key, when the server wants one, lives in sessionStorage.
 "use strict";
 
@@ -194,9 +195,36 @@ async function loadDocuments() {
   $("documents").replaceChildren(...body.documents.map((d) => {
     const item = el("li");
     item.title = `${formatSize(d.size)}, ingested ${d.ingested_at}`;
-    item.append(el("span", "path", d.path), el("span", "", plural(d.chunks, "passage")));
+    const remove = el("button", "delete", "×");
+    remove.type = "button";
+    remove.setAttribute("aria-label", `Delete ${d.path}`);
+    remove.addEventListener("click", () => deleteDocument(d));
+    item.append(el("span", "path", d.path), el("span", "count", plural(d.chunks, "passage")), remove);
     return item;
   }));
+}
+
+// Uploads go into the documents folder and are ingested at once; the reply says what became of each file.
+async function upload(files) {
+  const form = new FormData();
+  for (const file of files) form.append("files", file, file.name);
+  $("upload-status").textContent = "Uploading and ingesting…";
+  const response = await apiFetch("/documents", { method: "POST", body: form });
+  if (![200, 207, 422].includes(response.status)) {
+    $("upload-status").textContent = `Upload failed: ${await errorText(response)}`;
+    return;
+  }
+  const body = await response.json();
+  $("upload-status").textContent = body.results
+    .map((r) => (r.status === "rejected" ? `${r.file}: rejected (${r.reason})` : `${r.path}: ${r.status}`)).join("; ");
+  await loadDocuments();
+}
+
+async function deleteDocument(d) {
+  if (!window.confirm(`Delete ${d.path} from the index and from the documents folder?`)) return;
+  const response = await apiFetch(`/documents/${d.id}`, { method: "DELETE" });
+  $("upload-status").textContent = response.ok ? `${d.path}: deleted` : `Delete failed: ${await errorText(response)}`;
+  await loadDocuments();
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -211,6 +239,18 @@ document.addEventListener("DOMContentLoaded", () => {
       setStatus(`Could not reach the server: ${error.message}`, true);
     } finally {
       $("ask-button").disabled = false;
+    }
+  });
+  $("upload-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    $("upload-button").disabled = true;
+    try {
+      await upload($("upload-files").files);
+      $("upload-form").reset();
+    } catch (error) {
+      $("upload-status").textContent = `Could not reach the server: ${error.message}`;
+    } finally {
+      $("upload-button").disabled = false;
     }
   });
   loadDocuments().catch((error) => { $("documents-summary").textContent = `Documents unavailable: ${error.message}`; });

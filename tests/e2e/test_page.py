@@ -62,6 +62,30 @@ def test_a_question_the_documents_cannot_answer_says_so_plainly(engine, page):
     assert page.locator("mark").count() == 0
 
 
+def test_documents_are_uploaded_and_deleted_from_the_page(engine, page, tmp_path):
+    note, program = tmp_path / "tides.md", tmp_path / "setup.exe"
+    note.write_text("# Tides\n\nThe harbour of Elmsport has two high tides a day.")
+    program.write_bytes(b"MZ")
+    page.on("dialog", lambda dialog: dialog.accept())  # "Delete tides.md ...?"
+    page.goto(str(engine.base_url))
+    page.wait_for_selector("#documents li")
+    try:
+        page.set_input_files("#upload-files", [str(note), str(program)])
+        page.click("#upload-button")
+        page.wait_for_selector("#documents li:has-text('tides.md')")
+        status = page.inner_text("#upload-status")
+        assert "tides.md: added" in status and "setup.exe: rejected (unsupported format .exe" in status
+        assert page.inner_text("#documents-summary").startswith("4 documents")
+
+        page.click("button[aria-label='Delete tides.md']")
+        page.wait_for_function("document.querySelector('#documents-summary').textContent.startsWith('3 documents')")
+        assert page.inner_text("#upload-status") == "tides.md: deleted"
+    finally:  # the engine is shared: leave it with the documents it had
+        for document in engine.get("/documents").json()["documents"]:
+            if document["path"] == "tides.md":
+                engine.delete(f"/documents/{document['id']}")
+
+
 def test_the_page_asks_for_an_api_key_and_sends_it(page, tmp_path):
     sent = []
     page.on("request", lambda r: sent.append(r.headers.get("authorization")) if r.url.endswith("/documents") else None)
