@@ -18,7 +18,9 @@ from app.batching import OverloadedError  # noqa: E402
 from app.body_limit import BodySizeLimit  # noqa: E402
 from app.documents import documents_router  # noqa: E402
 from app.metrics import install_metrics, metrics_router  # noqa: E402
+from app.openai_api import openai_router  # noqa: E402
 from app.page import install_page  # noqa: E402
+from app.remote_generator import GeneratorUnavailableError  # noqa: E402
 from app.request_log import RequestLog, configure_json_logging  # noqa: E402
 from app.routes import health_router, qa_router  # noqa: E402
 from app.services import NotReadyError, ServiceLoader  # noqa: E402
@@ -61,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(qa_router)
     app.include_router(documents_router)
     app.include_router(metrics_router)
+    app.include_router(openai_router)
     install_page(app)
 
     @app.exception_handler(NotReadyError)
@@ -72,6 +75,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(OverloadedError)
     async def overloaded(_: Request, exc: OverloadedError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": str(exc.retry_after)})
+
+    @app.exception_handler(GeneratorUnavailableError)
+    async def generator_unavailable(_: Request, exc: GeneratorUnavailableError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "5"})
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

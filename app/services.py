@@ -70,7 +70,14 @@ class ServiceLoader:
 
             started = time.perf_counter()
             embedder = Embedder(self.settings.embedding_model, self.settings.embedding_batch_size)
-            generator = load_generator(self.settings.model, self.settings.cache_dir, self.settings.torch_threads)
+            if self.settings.generator_url:  # a shared OpenAI-compatible engine generates; no local model
+                from app.remote_generator import RemoteGenerator
+
+                self.detail = f"asking {self.settings.generator_url} for its model"
+                generator = RemoteGenerator(self.settings.generator_url, self.settings.generator_model,
+                                            self.settings.generator_api_key, self.settings.generator_timeout_s)
+            else:
+                generator = load_generator(self.settings.model, self.settings.cache_dir, self.settings.torch_threads)
             log.info("models loaded in %.1f s", time.perf_counter() - started)
             index = self._wait_for_index(embedder.name)
             if index is None:

@@ -59,6 +59,14 @@ class Settings(BaseSettings):
     queue_timeout_s: float = Field(
         60.0, gt=0, description="Longest wait for the model before a question gets 503 with Retry-After."
     )
+    generator_url: str | None = Field(
+        None, description="OpenAI-compatible server (base URL ending in /v1) to generate with instead of RAGQA_MODEL."
+    )
+    generator_model: str | None = Field(
+        None, description="Model name sent to RAGQA_GENERATOR_URL; unset takes the first one its /models lists."
+    )
+    generator_api_key: str | None = Field(None, description="Bearer key sent to RAGQA_GENERATOR_URL.")
+    generator_timeout_s: float = Field(120.0, gt=0, description="Longest wait for one reply of RAGQA_GENERATOR_URL.")
 
     # HTTP.
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="Larger request bodies get 413.")

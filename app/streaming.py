@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from app.batching import OverloadedError
 from app.generation import TextSink
+from app.remote_generator import GeneratorUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ def sse(event: str, data: object) -> bytes:
 
 
 def error_payload(exc: BaseException) -> dict:
-    if isinstance(exc, OverloadedError) or getattr(exc, "status_code", None) == 503:
+    if isinstance(exc, (OverloadedError, GeneratorUnavailableError)):
         return {"status": 503, "detail": str(exc)}
     log.error("failed while streaming", exc_info=exc)
     return {"status": 500, "detail": "internal error; the server log has the details"}
