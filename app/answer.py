@@ -57,7 +57,7 @@ class Answerer:
         answer = clean_answer(queued.generation.text)
         abstained = model_abstained(answer)
         timings["total"] = _ms_since(started)
-        record_answer(abstained, queued.generation.new_tokens)
+        record_answer(abstained)
         if abstained:
             return AskResponse(answer=NOT_IN_DOCUMENTS, abstained=True, citations=citations,
                                model=self.generator.name, timings_ms=timings)

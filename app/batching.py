@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from app.generation import Generation, GenerationRequest, Generator, TextSink
+from app.metrics import record_tokens
 
 
 class OverloadedError(Exception):
@@ -130,6 +131,7 @@ class GenerationQueue:
                 self.running = 0
                 self.last_batch_seconds = time.perf_counter() - started
             generation_ms = round(self.last_batch_seconds * 1000, 1)
+            record_tokens(sum(g.new_tokens for g in generations))
             for waiting, generation in zip(batch, generations):
                 if not waiting.done.done():
                     waiting.done.set_result(QueuedGeneration(generation, round((started - waiting.enqueued) * 1000, 1),

@@ -2,8 +2,9 @@
 
 Request counts and latencies are recorded by an ASGI middleware and labelled with the route's
 template (`/documents/{document_id}`), never the raw path, so label values stay few. What the
-answer path knows (tokens generated, abstentions) it reports with `record_answer`. Queue depth and
-index size are read from the loaded services when Prometheus scrapes, so they are never stale.
+answer path knows it reports: answers and abstentions (`record_answer`), and the generation queue the
+tokens of every batch (`record_tokens`). Queue depth and index size are read from the loaded
+services when Prometheus scrapes, so they are never stale.
 """
 from __future__ import annotations
 
@@ -29,13 +30,16 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 UNMATCHED = "unmatched"  # requests no route took (404s, bodies refused before routing)
 
 
-def record_answer(abstained: bool, new_tokens: int = 0) -> None:
-    """Count one answer given: whether it abstained, and the tokens the model generated for it."""
+def record_answer(abstained: bool) -> None:
+    """Count one answer given (by `/ask`, `ragqa` chat completions), and whether it abstained."""
     ANSWERS.inc()
     if abstained:
         ABSTENTIONS.inc()
-    if new_tokens:
-        GENERATED_TOKENS.inc(new_tokens)
+
+
+def record_tokens(new_tokens: int) -> None:
+    """Count tokens the model generated; the generation queue reports every batch, whoever asked."""
+    GENERATED_TOKENS.inc(new_tokens)
 
 
 class ServiceCollector(Collector):
@@ -48,15 +52,16 @@ class ServiceCollector(Collector):
         loader = getattr(self.app.state, "loader", None)
         services = getattr(loader, "services", None)
         yield GaugeMetricFamily("ragqa_ready", "1 once the index and the models are loaded.", 0 if services is None else 1)
-        documents = chunks = depth = 0
+        documents = chunks = depth = generating = 0
         if services is not None:
             documents = len(services.index.store.manifest())
             chunks = len(services.index.vectors)
-            queue = getattr(services.answerer, "queue", None)  # the generation queue, where there is one
-            depth = int(getattr(queue, "depth", 0) or 0)
+            queue = services.answerer.queue
+            depth, generating = queue.depth, queue.running
         yield GaugeMetricFamily("ragqa_index_documents", "Documents in the index being served.", documents)
         yield GaugeMetricFamily("ragqa_index_chunks", "Chunks (passages) in the index being served.", chunks)
         yield GaugeMetricFamily("ragqa_queue_depth", "Questions waiting for the language model.", depth)
+        yield GaugeMetricFamily("ragqa_generating", "Questions being generated now (the current batch).", generating)
 
 
 class RequestMetrics:

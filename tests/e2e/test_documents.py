@@ -144,7 +144,7 @@ def test_metrics_count_requests_answers_abstentions_and_the_index(library):
     assert samples["ragqa_answers_total"] >= 2 and samples["ragqa_abstentions_total"] >= 1
     assert samples["ragqa_generated_tokens_total"] > 0
     assert samples["ragqa_index_documents"] == 3 and samples["ragqa_index_chunks"] >= 3
-    assert samples["ragqa_queue_depth"] == 0 and samples["ragqa_ready"] == 1
+    assert samples["ragqa_queue_depth"] == 0 and samples["ragqa_generating"] == 0 and samples["ragqa_ready"] == 1
 
 
 def _ask_url(library, *args, key: str | None = KEY) -> subprocess.CompletedProcess:
