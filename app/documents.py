@@ -97,8 +97,12 @@ class DocumentLibrary:
         services = self.loader.require()
         async with self._lock:
             folder = self.folder()
-            result = await to_thread.run_sync(change, services, folder, *args)
-            await to_thread.run_sync(self.loader.refresh_index)  # /ask sees the change from now on
+            try:
+                result = await to_thread.run_sync(change, services, folder, *args)
+            except OSError as exc:  # e.g. a folder mounted read-only
+                raise DocumentsError(409, f"cannot change the documents folder {folder}: {exc.strerror or exc}") from None
+            finally:
+                await to_thread.run_sync(self.loader.refresh_index)  # /ask sees the change from now on
         return result
 
     def _open_index(self, services: Services) -> tuple[IndexDirectory, IngestPipeline]:
