@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(32, ge=1, le=1024)
     chunk_tokens: int = Field(192, ge=16, description="Maximum word-pieces per chunk (embedder's tokenizer).")
     max_file_bytes: int = Field(50 * 1024 * 1024, ge=1, description="Larger files are skipped by ingest.")
+    max_file_seconds: float = Field(
+        60.0, ge=0, description="A file whose text takes longer to extract is skipped (its reader is stopped); 0: no limit.")
     chunk_overlap_tokens: int = Field(32, ge=0, description="Word-pieces of whole sentences repeated between chunks.")
 
     # Retrieval and answering.

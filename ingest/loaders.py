@@ -64,16 +64,37 @@ def load_html(data: bytes) -> LoadedText:
         raise UnreadableFile("empty file")
     soup = BeautifulSoup(data, "lxml")
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    for tag in soup(_DROPPED_HTML_TAGS):
-        tag.decompose()
-    for tag in soup(_BLOCK_HTML_TAGS):  # block boundaries become line breaks, so sentences don't fuse
-        tag.insert_before("\n")
-        tag.insert_after("\n")
-    lines = (" ".join(line.split()) for line in soup.get_text().splitlines())
+    lines = (" ".join(line.split()) for line in "".join(_visible_text(soup)).splitlines())
     text = "\n".join(line for line in lines if line)
     if not text:
         raise UnreadableFile("no visible text in the HTML")
     return LoadedText(text, {"title": title} if title else {})
+
+
+def _visible_text(root) -> list[str]:
+    """The page's text pieces in order, block boundaries as line breaks (so sentences don't fuse).
+
+    An explicit stack, not recursion or tree edits: linear time and no recursion limit, however
+    deeply a hostile page nests its elements.
+    """
+    from bs4 import CData, NavigableString, Tag
+
+    pieces: list[str] = []
+    stack: list = [root]
+    while stack:
+        node = stack.pop()
+        if node is None:  # the end of a block element
+            pieces.append("\n")
+        elif isinstance(node, Tag):
+            if node.name in _DROPPED_HTML_TAGS:
+                continue
+            if node.name in _BLOCK_HTML_TAGS:
+                pieces.append("\n")
+                stack.append(None)
+            stack.extend(reversed(node.contents))
+        elif type(node) in (NavigableString, CData):  # not comments, doctypes or processing instructions
+            pieces.append(str(node))
+    return pieces
 
 
 def load_pdf(data: bytes) -> LoadedText:

@@ -19,6 +19,7 @@ from index.embedder import Embedder
 from index.types import Chunk
 from ingest.chunking import Chunker
 from ingest.loaders import LoadedText, UnreadableFile, loader_for, page_of
+from ingest.sandbox import load_within
 
 if TYPE_CHECKING:
     from app.settings import Settings
@@ -80,9 +81,21 @@ def discover(root: Path, skip: Callable[[str, str], None]) -> Iterator[_Candidat
                 continue
             path = Path(dirpath) / name
             source = path.relative_to(root).as_posix()
-            if path.is_symlink() and not path.resolve().is_relative_to(root_real):
-                skip(source, "symbolic link out of the folder")
+            try:
+                source.encode("utf-8")
+            except UnicodeEncodeError:  # bytes that are not UTF-8 (os.walk keeps them as surrogates)
+                shown = source.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                skip(shown, "file name is not valid UTF-8; rename it")
                 continue
+            if path.is_symlink():
+                try:
+                    target = path.resolve(strict=True)
+                except (OSError, RuntimeError):  # dangling, or a loop of links
+                    skip(source, "symbolic link to nothing readable (dangling or a loop)")
+                    continue
+                if not target.is_relative_to(root_real):
+                    skip(source, "symbolic link out of the folder")
+                    continue
             if loader_for(path) is None:
                 skip(source, f"unsupported format {path.suffix or '(none)'}")
                 continue
@@ -93,18 +106,20 @@ class IngestPipeline:
     """Loads, chunks, embeds and stores the documents of one folder into one index directory."""
 
     def __init__(self, index: IndexDirectory, embedder: Embedder, chunker: Chunker,
-                 max_file_bytes: int = 50 * 1024 * 1024, batch_chunks: int = 256) -> None:
+                 max_file_bytes: int = 50 * 1024 * 1024, batch_chunks: int = 256, max_file_seconds: float = 0) -> None:
         self.index = index
         self.embedder = embedder
         self.chunker = chunker
         self.max_file_bytes = max_file_bytes
         self.batch_chunks = batch_chunks
+        self.max_file_seconds = max_file_seconds
 
     @classmethod
     def from_settings(cls, index: IndexDirectory, embedder: Embedder, settings: Settings) -> IngestPipeline:
         """The pipeline the settings describe: chunk size and overlap, and the file size limit."""
         chunker = Chunker(embedder.tokenizer, settings.chunk_tokens, settings.chunk_overlap_tokens)
-        return cls(index, embedder, chunker, max_file_bytes=settings.max_file_bytes)
+        return cls(index, embedder, chunker, max_file_bytes=settings.max_file_bytes,
+                   max_file_seconds=settings.max_file_seconds)
 
     def run(self, root: Path, on_file: Callable[[str], None] | None = None,
             on_skip: Callable[[str, str], None] | None = None) -> IngestReport:
@@ -193,7 +208,7 @@ class IngestPipeline:
             report.unchanged.append(candidate.source)
             return None
         try:
-            loaded = loader_for(candidate.path)(data)
+            loaded = load_within(candidate.path, data, self.max_file_seconds)
         except UnreadableFile as exc:
             skip(str(exc))  # a previously indexed version, if any, stays in the index
             return None
