@@ -9,9 +9,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models come from installed packa
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from fastapi import FastAPI, Request  # noqa: E402
+from fastapi.exception_handlers import http_exception_handler  # noqa: E402
 from fastapi.exceptions import RequestValidationError  # noqa: E402
 from fastapi.middleware.cors import CORSMiddleware  # noqa: E402
 from fastapi.responses import JSONResponse  # noqa: E402
+from starlette.exceptions import HTTPException as StarletteHTTPException  # noqa: E402
 
 from app.auth import AccessControl, parse_api_keys  # noqa: E402
 from app.batching import OverloadedError  # noqa: E402
@@ -86,6 +88,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         errors = [{k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in exc.errors()]
         message = "; ".join(f"{'.'.join(map(str, e['loc'][1:])) or 'body'}: {e['msg']}" for e in errors)
         return JSONResponse({"detail": errors, "message": message}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+            # Bytes that are not text (FastAPI's 400): the same answer as any other body that is not JSON.
+            message = "body: not valid JSON (the body must be UTF-8 JSON text)"
+            return JSONResponse({"detail": message, "message": message}, status_code=422)
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
