@@ -215,7 +215,7 @@ async def list_documents(library: LibraryDep) -> DocumentList:
 
 
 @documents_router.post("/documents", response_model=UploadResponse,
-                       responses={207: {"model": UploadResponse}, 422: {"model": UploadResponse}})
+                       responses={207: {"model": UploadResponse}, 422: {"model": UploadResponse | ErrorResponse}})
 async def upload_documents(library: LibraryDep, files: Annotated[list[UploadFile], File(description="One or more files.")]):
     """Save the files into the documents folder and ingest them at once (200 all, 207 some, 422 none ingested)."""
     uploads = [Upload(f.filename or "", await f.read()) for f in files]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -79,9 +80,19 @@ def passages_within(hits: Sequence[Hit], max_context_chars: int) -> list[Hit]:
     return kept
 
 
+# Chat-template control tokens (<|im_start|>, <|eot_id|>, ...): written in a document or a question they
+# would be read as real turn boundaries, letting the text forge a system turn. They are removed.
+_CONTROL_TOKEN = re.compile(r"<\|[^|<>\s]{1,40}\|>")
+
+
+def as_data(text: str) -> str:
+    """Text from a document or a user, stripped of chat-template control tokens."""
+    return _CONTROL_TOKEN.sub("", text)
+
+
 def _user_turn(question: str, passages: Sequence[str]) -> str:
-    numbered = [f"[{n}] {text}" for n, text in enumerate(passages, start=1)]
-    return "Passages:\n\n" + "\n\n".join(numbered) + f"\n\nQuestion: {question}"
+    numbered = [f"[{n}] {as_data(text)}" for n, text in enumerate(passages, start=1)]
+    return "Passages:\n\n" + "\n\n".join(numbered) + f"\n\nQuestion: {as_data(question)}"
 
 
 def build_messages(question: str, passages: Sequence[Hit]) -> list[dict[str, str]]:

@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError  # noqa: E402
 from fastapi.middleware.cors import CORSMiddleware  # noqa: E402
 from fastapi.responses import JSONResponse  # noqa: E402
 from starlette.exceptions import HTTPException as StarletteHTTPException  # noqa: E402
+from starlette.routing import Match, Route  # noqa: E402
 
 from app.auth import AccessControl, parse_api_keys  # noqa: E402
 from app.batching import OverloadedError  # noqa: E402
@@ -91,10 +92,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
-        if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
-            # Bytes that are not text (FastAPI's 400): the same answer as any other body that is not JSON.
-            message = "body: not valid JSON (the body must be UTF-8 JSON text)"
+        if exc.status_code == 400:
+            # A body the framework could not parse (bytes that are not UTF-8 JSON, broken multipart): the
+            # same answer as any other invalid body.
+            message = f"body: {exc.detail}" if exc.detail != "There was an error parsing the body" else \
+                "body: not valid JSON (the body must be UTF-8 JSON text)"
             return JSONResponse({"detail": message, "message": message}, status_code=422)
+        if exc.status_code == 405:  # Starlette's Allow names only the first route of the path: name them all
+            allowed = {method for route in request.app.router.routes if isinstance(route, Route)
+                       and route.matches(request.scope)[0] != Match.NONE for method in route.methods or ()}
+            return JSONResponse({"detail": exc.detail}, status_code=405, headers={"Allow": ", ".join(sorted(allowed))})
         return await http_exception_handler(request, exc)
 
     @app.exception_handler(Exception)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 MAX_QUESTION_CHARS = 2000
 
@@ -18,7 +18,8 @@ class _Request(BaseModel):
 class AskRequest(_Request):
     question: QueryText = Field(examples=["How do I ingest my own folder?"])
     top_k: int = Field(4, ge=1, le=20, description="How many passages to retrieve and give the model.")
-    stream: bool = Field(False, description="Send Server-Sent Events: `token` pieces as generated, then `done` with the answer.")
+    stream: StrictBool = Field(  # a JSON boolean, as the schema says; not 0/1 or "yes"
+        False, description="Send Server-Sent Events: `token` pieces as generated, then `done` with the answer.")
 
 
 class SearchRequest(_Request):

@@ -6,6 +6,7 @@ import os
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from app.main import create_app
 from tests.conftest import write_documents
@@ -41,7 +42,10 @@ def test_the_served_schema_is_the_one_tested(server):
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture])
 def test_every_response_is_documented_and_none_is_a_server_error(case, server):
-    response = case.call_and_validate(base_url=str(server.base_url).rstrip("/"), timeout=120)
+    # Every check but "schema-valid data is accepted": the API also refuses valid JSON for reasons a schema
+    # cannot state (an upload named "files" has no supported extension), with 4xx and a reason.
+    response = case.call_and_validate(base_url=str(server.base_url).rstrip("/"), timeout=120,
+                                      excluded_checks=[positive_data_acceptance])
     assert response.status_code < 500 or response.status_code == 503
     assert "Traceback" not in response.text and "/work/" not in response.text
     key = f"{case.method} {case.path}"
