@@ -82,10 +82,11 @@ class Corpus:
     def edit(self, rng: random.Random, changes: int, deletions: int, additions: int) -> None:
         """Change, delete and add documents, as a user editing the folder between two runs would."""
         alive = sorted(n for n, v in self.versions.items() if v is not None)
-        for number in rng.sample(alive, changes):
+        changed = rng.sample(alive, changes)
+        for number in changed:
             self.versions[number] += 1
             self.write(number)
-        for number in rng.sample([n for n in alive if self.versions[n] == 0], deletions):
+        for number in rng.sample([n for n in alive if n not in changed], deletions):
             self.path(number).unlink()
             self.versions[number] = None
         for _ in range(additions):
