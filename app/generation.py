@@ -116,10 +116,12 @@ class TransformersGenerator:
     begins; each row stops at its own token budget or end-of-sequence token.
     """
 
-    def __init__(self, model_dir: Path, name: str, threads: int = 0) -> None:
+    def __init__(self, model_dir: Path, name: str, threads: int = 0, reuse_prefix: bool = True) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
+
+        from app.prefix_cache import PrefixCache
 
         hf_logging.disable_progress_bar()
         if threads:
@@ -133,6 +135,7 @@ class TransformersGenerator:
             self.pad_token_id = self.tokenizer.eos_token_id
         self._torch = torch
         self._lock = threading.Lock()  # one generation at a time per model
+        self._prefix = PrefixCache(self.model) if reuse_prefix else None
 
     def generate(self, messages: list[dict[str, str]], max_new_tokens: int) -> Generation:
         return self.generate_batch([GenerationRequest(messages, max_new_tokens)])[0]
@@ -141,19 +144,26 @@ class TransformersGenerator:
         from app.row_streamer import RowBudgets, RowStreamer
 
         torch = self._torch
-        # Each prompt tokenized on its own (exactly as a batch of one would be), then left-padded.
+        # Each prompt tokenized on its own (exactly as a batch of one would be). The prefix all of them
+        # share comes from the prefix cache; the rest of each is left-padded after it:
+        # [shared prefix][padding][own tokens] (positions come from the attention mask, so padding is skipped).
         prompts = [self.tokenizer.apply_chat_template(r.messages, add_generation_prompt=True, tokenize=True, return_dict=True)
                    ["input_ids"] for r in requests]
-        width = max(len(p) for p in prompts)
-        input_ids = torch.tensor([[self.pad_token_id] * (width - len(p)) + list(p) for p in prompts])  # (batch, width)
-        attention_mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])  # (batch, width)
         budgets = [r.max_new_tokens for r in requests]
         end_ids = self._end_token_ids()
         streamer = RowStreamer(self.tokenizer, [r.on_text for r in requests], end_ids, budgets)
         with self._lock, torch.inference_mode():
+            shared = self._prefix.prefix_for(prompts) if self._prefix else 0
+            rests = [list(p[shared:]) for p in prompts]
+            rest_width = max(len(r) for r in rests)
+            width = shared + rest_width
+            prefix = list(prompts[0][:shared])
+            input_ids = torch.tensor([prefix + [self.pad_token_id] * (rest_width - len(r)) + r for r in rests])  # (batch, width)
+            attention_mask = torch.tensor([[1] * shared + [0] * (rest_width - len(r)) + [1] * len(r) for r in rests])
             output = self.model.generate(
                 input_ids=input_ids,
                 attention_mask=attention_mask,
+                cache=self._prefix.copy_for(len(requests)) if shared else None,
                 max_new_tokens=max(budgets),
                 stopping_criteria=[RowBudgets(width, budgets)],
                 do_sample=False,

@@ -46,6 +46,19 @@ def test_each_row_streams_its_own_text_and_stops_at_its_own_budget(generator):
     assert "41" in generations[0].text + generations[1].text + generations[2].text or "Kowalski" in generations[1].text
 
 
+def test_reusing_the_shared_prompt_prefix_changes_no_answer(generator, settings):
+    from app.generation import TransformersGenerator
+    from app.model_files import model_directory
+
+    without = TransformersGenerator(model_directory("smollm2-135m", settings.cache_dir), "smollm2-135m", reuse_prefix=False)
+    requests = [GenerationRequest(_messages(q, p), 12) for q, p in FACTS]
+    with_prefix = [generator.generate(r.messages, r.max_new_tokens).text for r in requests]
+    assert generator._prefix.ids, "the system prompt and worked examples are cached"
+    assert len(generator._prefix.ids) > 100
+    assert with_prefix == [without.generate(r.messages, r.max_new_tokens).text for r in requests]
+    assert [g.text for g in generator.generate_batch(requests)] == with_prefix
+
+
 def _queue(generator, **kwargs) -> GenerationQueue:
     options = {"batch_max_size": 8, "queue_size": 8, "queue_timeout_s": 60.0} | kwargs
     return GenerationQueue(generator, **options)
