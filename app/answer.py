@@ -5,6 +5,7 @@ import time
 
 from anyio import to_thread
 
+from app.answer_span import answer_span
 from app.batching import GenerationQueue
 from app.evidence import cited_chunks, select_sentences
 from app.generation import Generator, TextSink, build_messages, passages_within
@@ -14,6 +15,7 @@ from app.grounding import (
     citation,
     clean_answer,
     model_abstained,
+    quote_of,
     retrieval_is_too_weak,
 )
 from app.metrics import record_answer
@@ -56,13 +58,15 @@ class Answerer:
         timings["queue"], timings["generation"] = queued.queue_ms, queued.generation_ms
         answer = clean_answer(queued.generation.text)
         abstained = model_abstained(answer)
+        answer, span = answer_span(answer, question, passages)
         timings["total"] = _ms_since(started)
         record_answer(abstained)
         if abstained:
             return AskResponse(answer=NOT_IN_DOCUMENTS, abstained=True, citations=citations,
                                model=self.generator.name, timings_ms=timings)
-        return AskResponse(answer=answer, abstained=False, quote=best_quote(answer, question, passages),
-                           citations=citations, model=self.generator.name, timings_ms=timings)
+        quote = quote_of(span, passages) if span else best_quote(answer, question, passages)
+        return AskResponse(answer=answer, abstained=False, quote=quote, citations=citations,
+                           model=self.generator.name, timings_ms=timings)
 
 
 def _ms_since(started: float) -> float:

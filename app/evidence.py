@@ -7,6 +7,7 @@ so quotes and citations keep working on it unchanged.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from index.embedder import Embedder
 from index.types import Hit
@@ -14,7 +15,8 @@ from ingest.chunking import sentence_spans
 
 
 def select_sentences(question: str, hits: Sequence[Hit], embedder: Embedder, count: int) -> list[Hit]:
-    """The `count` sentences of `hits` most similar to the question, best first."""
+    """The `count` sentences of `hits` most similar to the question, best first; each sentence's
+    `similarity` is its own cosine similarity to the question."""
     sentences = [
         Hit(chunk_id=hit.chunk_id, source=hit.source, text=hit.text[start:end], start=hit.start + start,
             end=hit.start + end, score=hit.score, similarity=hit.similarity, metadata=hit.metadata)
@@ -27,7 +29,7 @@ def select_sentences(question: str, hits: Sequence[Hit], embedder: Embedder, cou
     vectors = embedder.embed([question] + [s.text for s in sentences])  # (1 + n, d), normalised
     similarity = vectors[1:] @ vectors[0]  # (n,) cosine of each sentence to the question
     best = sorted(range(len(sentences)), key=lambda i: -similarity[i])[:count]
-    return [sentences[i] for i in best]
+    return [replace(sentences[i], similarity=float(similarity[i])) for i in best]
 
 
 def _can_hold_an_answer(sentence: str) -> bool:

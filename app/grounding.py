@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from app.answer_span import Span
 from app.schemas import Citation, Quote
 from index.types import Hit
 from ingest.chunking import sentence_spans
@@ -61,6 +62,16 @@ _WORDS = re.compile(r"\w+")
 
 def _words(text: str) -> set[str]:
     return {w.lower() for w in _WORDS.findall(text)}
+
+
+def quote_of(span: Span, passages: Sequence[Hit]) -> Quote:
+    """The sentence of the passage that holds the answer's span, as a verbatim quote."""
+    hit = passages[span.passage]
+    start, end = next(((a, b) for a, b in sentence_spans(hit.text, join_wrapped_lines=True) if a <= span.start < b),
+                      (0, len(hit.text)))
+    end = max(end, span.end)  # an answer running past a sentence break keeps the quote whole
+    return Quote(text=hit.text[start:end], source=hit.source, chunk_id=str(hit.chunk_id),
+                 start=hit.start + start, end=hit.start + end)
 
 
 def best_quote(answer: str, question: str, passages: Sequence[Hit]) -> Quote | None:

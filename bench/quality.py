@@ -24,16 +24,18 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 from collections import defaultdict  # noqa: E402
 from collections.abc import Iterable, Sequence  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
+from dataclasses import asdict, dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from app.answer import Answerer  # noqa: E402
+from app.evidence import select_sentences  # noqa: E402
 from app.generation import Generator  # noqa: E402
 from app.schemas import AskResponse  # noqa: E402
 from app.settings import Settings  # noqa: E402
+from bench.generation_cache import CachedGenerator  # noqa: E402
 from bench.squad import Question, exact_match, f1, load_questions  # noqa: E402
 from index.directory import IndexDirectory  # noqa: E402
 from index.embedder import Embedder  # noqa: E402
@@ -91,15 +93,48 @@ def score(question: Question, response: AskResponse, hits: Sequence[Hit], index:
 
 
 def ask_all(runner: asyncio.Runner, answerer: Answerer, questions: Sequence[Question], top_k: int,
-            bar: tqdm) -> list[Outcome]:
-    """Ask each question as `POST /ask` does, plus one search for the retrieval metrics."""
+            bar: tqdm, dump: list[dict] | None = None) -> list[Outcome]:
+    """Ask each question as `POST /ask` does, plus one search for the retrieval metrics.
+
+    With `dump`, also appends one record per question: what was asked, retrieved, given and said.
+    """
     outcomes = []
     for question in questions:
         hits = answerer.retriever.search(question.question, max(RECALL_AT))
         response = runner.run(answerer.ask(question.question, top_k))
         outcomes.append(score(question, response, hits, answerer.retriever.index))
+        if dump is not None:
+            dump.append(record(question, response, hits, answerer, top_k) | asdict(outcomes[-1]))
         bar.update(1)
     return outcomes
+
+
+class DumpFile(list):
+    """The `--dump` records, each also written to its JSON-lines file as soon as it exists."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self._file = path.open("w")
+
+    def append(self, item: dict) -> None:
+        super().append(item)
+        self._file.write(json.dumps(item) + "\n")
+        self._file.flush()
+
+
+def record(question: Question, response: AskResponse, hits: Sequence[Hit], answerer: Answerer, top_k: int) -> dict:
+    """One question's trace for error analysis (`--dump`)."""
+    evidence = select_sentences(question.question, hits[:top_k], answerer.retriever.embedder,
+                                answerer.settings.evidence_sentences) if answerer.settings.evidence_sentences else []
+    last = getattr(answerer.generator, "last", None)
+    return {
+        "id": question.id, "title": question.title, "question": question.question, "answers": list(question.answers),
+        "answer": response.answer, "raw": last.text if last and "generation" in response.timings_ms else None,
+        "similarities": [round(h.similarity, 4) for h in hits], "sources": [h.source for h in hits],
+        "evidence": [e.text for e in evidence],
+        "quote": response.quote.text if getattr(response, "quote", None) else None,
+        "index": str(answerer.retriever.index.path),
+    }
 
 
 def answerer_over(index: IndexDirectory, embedder: Embedder, generator: Generator, settings: Settings) -> Answerer:
@@ -198,7 +233,7 @@ def index_without(index: IndexDirectory, source: str, embedder: Embedder, path: 
 
 def ask_without_own_article(runner: asyncio.Runner, index: IndexDirectory, sources: dict[str, str],
                             questions: Sequence[Question], top_k: int, embedder: Embedder,
-                            generator: Generator, settings: Settings) -> dict:
+                            generator: Generator, settings: Settings, dump: list[dict] | None = None) -> dict:
     """Ask each question against the index minus its article; abstaining is the right answer."""
     by_source: dict[str, list[Question]] = defaultdict(list)
     for question in questions:
@@ -208,7 +243,7 @@ def ask_without_own_article(runner: asyncio.Runner, index: IndexDirectory, sourc
             tqdm(total=len(questions), desc="absent", unit="question", file=sys.stderr, disable=None) as bar:
         for n, (source, asked) in enumerate(sorted(by_source.items())):
             copy = index_without(index, source, embedder, Path(tmp) / str(n))
-            outcomes += ask_all(runner, answerer_over(copy, embedder, generator, settings), asked, top_k, bar)
+            outcomes += ask_all(runner, answerer_over(copy, embedder, generator, settings), asked, top_k, bar, dump)
             copy.close()
             shutil.rmtree(copy.path)
     return {"questions": len(outcomes), "articles": len(by_source),
@@ -228,6 +263,10 @@ def parse_args(argv: list[str] | None, prog: str = "python -m bench.quality") ->
     parser.add_argument("--absent", action="store_true",
                         help="also ask each question against the index without its article (should abstain)")
     parser.add_argument("--json", type=Path, help="also write the report as JSON to this file")
+    parser.add_argument("--dump", type=Path, help="write one JSON line per question (answer, evidence, scores) here")
+    parser.add_argument("--generation-cache", type=Path,
+                        help="reuse generations of identical prompts from this SQLite file (experiments only: "
+                             "cached generations report no real latency)")
     args = parser.parse_args(argv)
     if not args.articles.is_dir():
         parser.error(f"{args.articles} is not a folder")
@@ -250,6 +289,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench.quality") -
 
     embedder = Embedder(settings.embedding_model, settings.embedding_batch_size)
     generator = load_generator(settings.model, settings.cache_dir, settings.torch_threads)
+    if args.generation_cache:
+        generator = CachedGenerator(generator, args.generation_cache)
+    dump = DumpFile(args.dump) if args.dump else None
     report: dict = {
         "settings": {"model": settings.model, "top_k": args.top_k, "retrieval_mode": settings.retrieval_mode,
                      "chunk_tokens": settings.chunk_tokens, "abstain_threshold": settings.abstain_threshold,
@@ -265,14 +307,15 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench.quality") -
             raise SystemExit(f"error: articles not in the index (unreadable?): {', '.join(missing)}")
         answerer = answerer_over(index, embedder, generator, settings)
         with tqdm(total=len(questions), desc="asking", unit="question", file=sys.stderr, disable=None) as bar:
-            report["metrics"] = summarise(ask_all(runner, answerer, questions, args.top_k, bar))
+            report["metrics"] = summarise(ask_all(runner, answerer, questions, args.top_k, bar, dump))
         if args.absent:
             report["absent"] = ask_without_own_article(runner, index, sources, questions, args.top_k,
-                                                       embedder, generator, settings)
+                                                       embedder, generator, settings, dump)
         index.close()
     print(markdown(report))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
+
     return 0
 
 

@@ -1,0 +1,115 @@
+"""Answer spans: the model's phrase mapped onto the exact words of the evidence, and trimmed.
+
+A small model copies a phrase but not always faithfully: it turns "20–18" into "20-18", adds the
+unit the question already named ("308 points" for "How many points…"), or changes case. An
+answer that is a span of the evidence is easier to verify and scores better, so the phrase is
+located in the evidence (exactly, then modulo dashes, quotes and case, then as the evidence span
+sharing the most words with it) and the words it repeats from the question are cut from its edges.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from index.types import Hit
+
+_FOLD = str.maketrans({"‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-", "−": "-",
+                       "‘": "'", "’": "'", "“": '"', "”": '"', "\u00a0": " "})
+_TOKEN = re.compile(r"\w+(?:[.,'’-]\w+)*|[^\w\s]")
+_EDGE_STOPWORDS = frozenset("a an the of in on at to for by from with and or is was are were".split())
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where an answer lies in the evidence: passage `passage`, characters [start, end) of its text."""
+
+    passage: int
+    start: int
+    end: int
+
+
+def _fold(text: str) -> str:
+    """Same length as `text`: dashes and quotes unified, lower-cased (for matching only)."""
+    folded = text.translate(_FOLD)
+    lowered = folded.lower()
+    return lowered if len(lowered) == len(text) else folded
+
+
+def _words(text: str) -> list[str]:
+    return [unicodedata.normalize("NFKC", w).lower() for w in re.findall(r"\w+", text.translate(_FOLD))]
+
+
+def locate(answer: str, passages: Sequence[Hit], min_overlap: float = 0.5) -> Span | None:
+    """The evidence span that says the answer: an exact or folded occurrence, else the window of
+    evidence tokens with the best word-overlap F1 (at least `min_overlap`); None when nothing does."""
+    if not answer.strip():
+        return None
+    folded_answer = _fold(answer.strip())
+    for n, passage in enumerate(passages):  # best passage first
+        at = passage.text.find(answer.strip())
+        if at < 0:
+            at = _fold(passage.text).find(folded_answer)
+        if at >= 0:
+            return Span(n, at, at + len(answer.strip()))
+    target = Counter(_words(answer))
+    if not target:
+        return None
+    best, best_f1 = None, min_overlap
+    size = sum(target.values())
+    for n, passage in enumerate(passages):
+        tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(passage.text)]
+        for i in range(len(tokens)):
+            window: Counter = Counter()
+            for j in range(i, min(len(tokens), i + size + 4)):
+                window.update(_words(tokens[j][2]))
+                same = sum((window & target).values())
+                if not same:
+                    continue
+                f1 = 2 * same / (sum(window.values()) + size)
+                if f1 > best_f1:
+                    best, best_f1 = Span(n, tokens[i][0], tokens[j][1]), f1
+    return best
+
+
+def trim_to_new_words(answer: str, question: str) -> str:
+    """Cut words at the answer's edges that only repeat the question ("308 points" → "308" for
+    "How many points…"), and the small words left dangling there; never cut the whole answer."""
+    question_words = set(_words(question))
+    tokens = list(_TOKEN.finditer(answer))
+
+    def repeats(token: re.Match) -> bool:
+        words = _words(token.group())
+        if not words:
+            return token.group() in ",.;:!?"
+        return all(w in question_words or w in _EDGE_STOPWORDS for w in words)
+
+    def names_on(token: re.Match, inner: re.Match) -> bool:  # "the Great Yuan": a name goes on, keep it whole
+        return token.group()[:1].isupper() and inner.group()[:1].isupper()
+
+    first, last = 0, len(tokens) - 1
+    while first < last and repeats(tokens[first]) and not names_on(tokens[first], tokens[first + 1]):
+        first += 1
+    while last > first and repeats(tokens[last]) and not names_on(tokens[last], tokens[last - 1]):
+        last -= 1
+    if first == last and repeats(tokens[first]):
+        return answer
+    return answer[tokens[first].start():tokens[last].end()]
+
+
+def answer_span(answer: str, question: str, passages: Sequence[Hit]) -> tuple[str, Span | None]:
+    """The answer as the evidence words it stands for, trimmed of the question's own words.
+
+    Returns the answer text and its span in `passages` (None when the evidence does not say it,
+    in which case the model's answer is returned as it was)."""
+    span = locate(answer, passages)
+    if span is None:
+        return answer, None
+    text = passages[span.passage].text[span.start:span.end]
+    trimmed = trim_to_new_words(text, question)
+    if trimmed != text:
+        offset = text.find(trimmed)
+        span = Span(span.passage, span.start + offset, span.start + offset + len(trimmed))
+    return trimmed, span
