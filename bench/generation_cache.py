@@ -9,9 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from pathlib import Path
-
 from collections.abc import Sequence
+from pathlib import Path
 
 from app.generation import Generation, GenerationRequest, Generator
 
