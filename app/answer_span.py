@@ -74,9 +74,18 @@ def locate(answer: str, passages: Sequence[Hit], min_overlap: float = 0.5) -> Sp
     return best
 
 
+_NUMBER_WORDS = frozenset("one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty "
+                          "hundred thousand million billion dozen".split())
+
+
+def _is_number(token: str) -> bool:
+    return any(c.isdigit() for c in token) or token.lower() in _NUMBER_WORDS
+
+
 def trim_to_new_words(answer: str, question: str) -> str:
-    """Cut words at the answer's edges that only repeat the question ("308 points" → "308" for
-    "How many points…"), and the small words left dangling there; never cut the whole answer."""
+    """Cut the words at the answer's start that only repeat the question, and a unit the question
+    named after a number at its end ("308 points" → "308" for "How many points…"); never the
+    whole answer, and never a word that continues a capitalised name."""
     question_words = set(_words(question))
     tokens = list(_TOKEN.finditer(answer))
 
@@ -92,7 +101,8 @@ def trim_to_new_words(answer: str, question: str) -> str:
     first, last = 0, len(tokens) - 1
     while first < last and repeats(tokens[first]) and not names_on(tokens[first], tokens[first + 1]):
         first += 1
-    while last > first and repeats(tokens[last]) and not names_on(tokens[last], tokens[last - 1]):
+    # At the end, only a unit after a number goes ("308 points"); "tall palm trees" keeps its noun.
+    while last > first and repeats(tokens[last]) and _is_number(tokens[last - 1].group()):
         last -= 1
     if first == last and repeats(tokens[first]):
         return answer

