@@ -14,9 +14,9 @@ from app.grounding import (
     best_quote,
     citation,
     clean_answer,
+    evidence_is_too_weak,
     model_abstained,
     quote_of,
-    retrieval_is_too_weak,
 )
 from app.metrics import record_answer
 from app.schemas import AskResponse
@@ -39,29 +39,30 @@ class Answerer:
         timings: dict[str, float] = {}
         started = time.perf_counter()
         hits = await to_thread.run_sync(self.retriever.search, question, top_k)
-        timings["retrieval"] = _ms_since(started)
-        if retrieval_is_too_weak(hits, self.settings.abstain_threshold):
-            # Nothing close enough: answer that plainly, without spending time on the model.
-            timings["total"] = _ms_since(started)
-            record_answer(abstained=True)
-            return AskResponse(answer=NOT_IN_DOCUMENTS, abstained=True, citations=[],
-                               model=self.generator.name, timings_ms=timings)
         if self.settings.evidence_sentences:
             passages = await to_thread.run_sync(select_sentences, question, hits, self.retriever.embedder,
                                                 self.settings.evidence_sentences)
             cited = cited_chunks(passages, hits)
         else:
             passages = cited = passages_within(hits, self.settings.max_context_chars)
+        timings["retrieval"] = _ms_since(started)
+        if evidence_is_too_weak(question, passages, self.settings.abstain_threshold, self.settings.abstain_coverage_weight):
+            # Nothing says anything close enough: answer that plainly, without spending time on the model.
+            timings["total"] = _ms_since(started)
+            record_answer(abstained=True)
+            return AskResponse(answer=NOT_IN_DOCUMENTS, abstained=True, citations=[],
+                               model=self.generator.name, timings_ms=timings)
         citations = [citation(h) for h in cited]  # the chunks whose text the model was given
         messages = build_messages(question, passages)
         queued = await self.queue.generate(messages, self.settings.max_new_tokens, on_text)
         timings["queue"], timings["generation"] = queued.queue_ms, queued.generation_ms
         answer = clean_answer(queued.generation.text)
-        abstained = model_abstained(answer)
+        said_unknown = model_abstained(answer)
         answer, span = answer_span(answer, question, passages)
         timings["total"] = _ms_since(started)
+        abstained = said_unknown or (span is None and self.settings.require_supported_answer)
         record_answer(abstained)
-        if abstained:
+        if abstained:  # the model said it cannot tell, or said something the evidence does not say
             return AskResponse(answer=NOT_IN_DOCUMENTS, abstained=True, citations=citations,
                                model=self.generator.name, timings_ms=timings)
         quote = quote_of(span, passages) if span else best_quote(answer, question, passages)

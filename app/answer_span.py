@@ -14,12 +14,12 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from index.store import STOPWORDS
 from index.types import Hit
 
 _FOLD = str.maketrans({"‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-", "−": "-",
                        "‘": "'", "’": "'", "“": '"', "”": '"', "\u00a0": " "})
 _TOKEN = re.compile(r"\w+(?:[.,'’-]\w+)*|[^\w\s]")
-_EDGE_STOPWORDS = frozenset("a an the of in on at to for by from with and or is was are were".split())
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def trim_to_new_words(answer: str, question: str) -> str:
         words = _words(token.group())
         if not words:
             return token.group() in ",.;:!?"
-        return all(w in question_words or w in _EDGE_STOPWORDS for w in words)
+        return all(w in question_words or w in STOPWORDS for w in words)
 
     def names_on(token: re.Match, inner: re.Match) -> bool:  # "the Great Yuan": a name goes on, keep it whole
         return token.group()[:1].isupper() and inner.group()[:1].isupper()

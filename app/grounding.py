@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from app.answer_span import Span
 from app.schemas import Citation, Quote
+from index.store import STOPWORDS
 from index.types import Hit
 from ingest.chunking import sentence_spans
 
@@ -43,9 +44,27 @@ def clean_answer(text: str) -> str:
     return answer
 
 
-def retrieval_is_too_weak(hits: Sequence[Hit], threshold: float) -> bool:
-    """No passage is similar enough to the question to hold its answer."""
-    return not hits or max(h.similarity for h in hits) < threshold
+def question_coverage(question: str, evidence: Sequence[Hit]) -> float:
+    """The fraction of the question's content words (not stopwords) that the evidence contains."""
+    asked = {w for w in _words(question) if w not in STOPWORDS}
+    if not asked:
+        return 1.0
+    said = set().union(*(_words(e.text) for e in evidence)) if evidence else set()
+    return len(asked & said) / len(asked)
+
+
+def support(question: str, evidence: Sequence[Hit], coverage_weight: float) -> float:
+    """How well the evidence bears on the question: its best cosine similarity to the question,
+    plus `coverage_weight` times the share of the question's content words it contains (a passage
+    on a similar topic rarely names the very things asked about)."""
+    if not evidence:
+        return 0.0
+    return max(e.similarity for e in evidence) + coverage_weight * question_coverage(question, evidence)
+
+
+def evidence_is_too_weak(question: str, evidence: Sequence[Hit], threshold: float, coverage_weight: float) -> bool:
+    """The evidence is too far from the question to hold its answer."""
+    return support(question, evidence, coverage_weight) < threshold
 
 
 def model_abstained(answer: str) -> bool:

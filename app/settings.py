@@ -38,7 +38,14 @@ class Settings(BaseSettings):
     retrieval_mode: Literal["hybrid", "dense", "keyword"] = "hybrid"
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     abstain_threshold: float = Field(
-        0.30, description="Abstain without calling the model when the best cosine similarity is below this."
+        0.55,
+        description="Abstain without calling the model when the evidence's support is below this: the best "
+        "cosine similarity of an evidence sentence (or passage, with RAGQA_EVIDENCE_SENTENCES=0) to the question, "
+        "plus RAGQA_ABSTAIN_COVERAGE_WEIGHT times the share of the question's content words the evidence contains.",
+    )
+    abstain_coverage_weight: float = Field(0.2, ge=0, description="Weight of question-word coverage in the support score.")
+    require_supported_answer: bool = Field(
+        True, description="Abstain when the model's answer is not found in the evidence it was given."
     )
     model: str = Field(
         "qwen2.5-coder-0.5b",

@@ -55,7 +55,7 @@ END;
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Question words and glue: matching them ranks chunks by how chatty they are, not by topic.
-_STOPWORDS = frozenset("""a an and are as at be by can do does for from has have how i if in is it its me my of on
+STOPWORDS = frozenset("""a an and are as at be by can do does for from has have how i if in is it its me my of on
 or our so that the their them then there these this to was we what when where which who why will with you your""".split())
 
 
@@ -218,7 +218,7 @@ class ChunkStore:
     def keyword_search(self, query: str, k: int) -> list[tuple[int, float]]:
         """BM25 over chunk text: [(chunk_id, score)] best first, score higher is better."""
         words = {w.lower() for w in _WORD.findall(query)}
-        words = (words - _STOPWORDS) or words  # a query of only stopwords still searches them
+        words = (words - STOPWORDS) or words  # a query of only stopwords still searches them
         if not words:
             return []
         match = " OR ".join(f'"{w}"' for w in sorted(words))

@@ -1,7 +1,14 @@
 """Grounding: abstention, trimming loops, and quotes that are verbatim slices of the cited documents."""
 from __future__ import annotations
 
-from app.grounding import best_quote, clean_answer, model_abstained, retrieval_is_too_weak, trim_repetition
+from app.grounding import (
+    best_quote,
+    clean_answer,
+    evidence_is_too_weak,
+    model_abstained,
+    question_coverage,
+    trim_repetition,
+)
 from index.types import Hit
 
 
@@ -11,9 +18,16 @@ def _hit(i: int, text: str, source: str = "a.txt", similarity: float = 0.6, star
 
 
 def test_abstention_rules():
-    assert retrieval_is_too_weak([], 0.3)
-    assert retrieval_is_too_weak([_hit(1, "x", similarity=0.1)], 0.3)
-    assert not retrieval_is_too_weak([_hit(1, "x", similarity=0.1), _hit(2, "y", similarity=0.5)], 0.3)
+    question = "How tall is the Varnholm lighthouse?"
+    assert evidence_is_too_weak(question, [], 0.3, 0.2)
+    assert evidence_is_too_weak(question, [_hit(1, "x", similarity=0.1)], 0.3, 0.2)
+    assert not evidence_is_too_weak(question, [_hit(1, "x", similarity=0.1), _hit(2, "y", similarity=0.5)], 0.3, 0.2)
+    # Equally similar evidence: the one naming what was asked about is enough, the one on a neighbouring topic is not.
+    on_topic = _hit(1, "The Varnholm lighthouse stands 41 metres tall.", similarity=0.45)
+    neighbour = _hit(2, "The Skagen lighthouse is painted white.", similarity=0.45)
+    assert question_coverage(question, [on_topic]) == 1.0 and question_coverage(question, [neighbour]) == 1 / 3
+    assert not evidence_is_too_weak(question, [on_topic], 0.55, 0.2)
+    assert evidence_is_too_weak(question, [neighbour], 0.55, 0.2)
     assert model_abstained("I don't know.") and model_abstained("  ")
     assert not model_abstained("It is 41 metres tall [1].")
 
