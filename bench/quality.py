@@ -186,7 +186,8 @@ def markdown(report: dict) -> str:
     if "absent" in report:
         rows += [(f"absent: {name}", value) for name, value in report["absent"].items()]
     lines = [f"model {s['model']}, top_k {s['top_k']}, retrieval {s['retrieval_mode']}, "
-             f"chunk_tokens {s['chunk_tokens']}, abstain_threshold {s['abstain_threshold']}, "
+             f"chunk_tokens {s['chunk_tokens']}, abstain_threshold {s['abstain_threshold']} "
+             f"(+ {s.get('abstain_coverage_weight', 0)} x coverage), "
              f"max_new_tokens {s['max_new_tokens']}", "", "| metric | value |", "|---|---:|"]
     lines += [f"| {name} | {'n/a' if value is None else value} |" for name, value in rows]
     return "\n".join(lines)
@@ -295,6 +296,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench.quality") -
     report: dict = {
         "settings": {"model": settings.model, "top_k": args.top_k, "retrieval_mode": settings.retrieval_mode,
                      "chunk_tokens": settings.chunk_tokens, "abstain_threshold": settings.abstain_threshold,
+                     "abstain_coverage_weight": settings.abstain_coverage_weight,
                      "max_new_tokens": settings.max_new_tokens},
         "data": {"questions": str(args.questions), "articles": str(args.articles),
                  "limit": args.limit, "seed": args.seed if args.limit is not None else None},
