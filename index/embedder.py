@@ -45,6 +45,11 @@ class Embedder:
         self.max_tokens: int = int(self.model.max_seq_length)
         self.tokenizer = self.model.tokenizer
 
+    @classmethod
+    def from_settings(cls, settings) -> "Embedder":
+        """The embedder the settings describe (`app.settings.Settings`)."""
+        return cls(settings.embedding_model, settings.embedding_batch_size)
+
     def embed(self, texts: list[str]) -> np.ndarray:
         """(n, dimension) float32, each row L2-normalised, so inner product is cosine similarity."""
         if not texts:

@@ -1,0 +1,196 @@
+"""`python -m bench.ingest [FOLDER]`: ingestion throughput and memory, against `SentenceTransformer.encode`.
+
+Each measurement runs in a fresh child process. The child ingests FOLDER with the project's own
+pipeline (load, chunk, embed, store) into a temporary index, then times the reference, the torch
+`SentenceTransformer.encode` of exactly the chunk texts the pipeline produced, with the same batch
+size, in the same process. The figure is the ratio of the two rates (chunks per second). Peak RSS
+is the child's high-water mark while ingesting (read before the reference runs). `--growth FOLDER`
+repeats the torch run on growing subsets of a second folder, to show how memory grows with its size.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models come from installed packages, never a hub
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import multiprocessing  # noqa: E402
+import resource  # noqa: E402
+import shutil  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from concurrent.futures import ProcessPoolExecutor  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from app.settings import Settings  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+XQUAD_ARTICLES = REPO.parent / "shared" / "data" / "xquad-en" / "articles"
+PYTHON_DOCS = Path("/usr/share/doc/python3.11/html")
+GROWTH_SIZES = (50, 100, 200, 400)  # files of the --growth folder per subset
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def _rss_mib() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def measure(folder: str, backend: str, rounds: int) -> dict:
+    """In a child process: ingest `folder` with `backend` and time the torch reference, `rounds` times.
+
+    Rounds alternate which of the two runs first, so a machine that slows down or speeds up during
+    the run penalises both alike; the ratio reported is the median of the rounds' ratios.
+    """
+    from sentence_transformers import SentenceTransformer
+
+    from index.directory import IndexDirectory
+    from index.embedder import Embedder, resolve_embedding_model
+    from ingest.chunking import Chunker
+    from ingest.pipeline import IngestPipeline
+
+    settings = Settings()
+    embedder = Embedder.from_settings(settings)
+    embedder.embed(["warm-up: the first call pays for lazy initialisation"] * 8)
+    rss_before = _rss_mib()
+    result: dict = {"backend": backend, "rss_before_mib": rss_before, "rounds": []}
+    reference = None
+
+    def ingest() -> tuple[float, list[str]]:
+        with tempfile.TemporaryDirectory(prefix="ragqa-bench-ingest-") as tmp:
+            index = IndexDirectory.open_for_writing(Path(tmp) / "index", embedder.name, embedder.dimension)
+            chunker = Chunker(embedder.tokenizer, settings.chunk_tokens, settings.chunk_overlap_tokens)
+            pipeline = IngestPipeline(index, embedder, chunker, max_file_bytes=settings.max_file_bytes)
+            started = time.perf_counter()
+            report = pipeline.run(Path(folder))
+            seconds = time.perf_counter() - started
+            if "peak_rss_mib" not in result:  # the first ingest, before any reference model ran
+                result["peak_rss_mib"] = _peak_rss_mib()
+                result["files"] = report.readable
+                result["index_mib"] = sum(p.stat().st_size for p in (Path(tmp) / "index").iterdir()) / 2**20
+            texts = [r[0] for r in index.store.db.execute("SELECT text FROM chunks ORDER BY id")]
+            index.close()
+        return seconds, texts
+
+    def encode(texts: list[str]) -> float:
+        started = time.perf_counter()
+        reference.encode(texts, batch_size=settings.embedding_batch_size, normalize_embeddings=True,
+                         convert_to_numpy=True, show_progress_bar=False)
+        return time.perf_counter() - started
+
+    seconds, texts = ingest()
+    result["chunks"] = len(texts)
+    result["text_mib"] = sum(len(t.encode()) for t in texts) / 2**20
+    if rounds:
+        if backend == "torch":
+            reference = embedder.model
+        else:
+            reference = SentenceTransformer(str(resolve_embedding_model(settings.embedding_model)), device="cpu")
+            reference.encode(["warm-up"] * 8, batch_size=settings.embedding_batch_size)
+        result["rounds"].append({"seconds": seconds, "reference_seconds": encode(texts)})
+        for n in range(1, rounds):
+            if n % 2:
+                reference_seconds = encode(texts)
+                seconds, _ = ingest()
+            else:
+                seconds, _ = ingest()
+                reference_seconds = encode(texts)
+            result["rounds"].append({"seconds": seconds, "reference_seconds": reference_seconds})
+        result["ratio"] = statistics.median(r["reference_seconds"] / r["seconds"] for r in result["rounds"])
+        result["seconds"] = statistics.median(r["seconds"] for r in result["rounds"])
+        result["reference_seconds"] = statistics.median(r["reference_seconds"] for r in result["rounds"])
+    return result
+
+
+def in_child(folder: Path, backend: str, rounds: int) -> dict:
+    """`measure` in a fresh process, so peak RSS and warm caches belong to this run alone."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(measure, str(folder), backend, rounds).result()
+
+
+def subset(folder: Path, count: int, into: Path) -> Path:
+    """A copy of the first `count` supported files of `folder` (sorted paths), keeping their layout."""
+    from ingest.pipeline import discover
+
+    for n, candidate in enumerate(discover(folder, lambda *_: None)):
+        if n == count:
+            break
+        target = into / candidate.source
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(candidate.path, target)
+    return into
+
+
+# --- reporting -----------------------------------------------------------------------------------
+def throughput_table(rows: list[dict]) -> str:
+    lines = ["| backend | files | chunks | ingest s (median) | ingest chunks/s | reference (torch encode) chunks/s | ratio | "
+             "peak RSS MiB | RSS before MiB |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        rate, ref = r["chunks"] / r["seconds"], r["chunks"] / r["reference_seconds"]
+        lines.append(f"| {r['backend']} | {r['files']} | {r['chunks']} | {r['seconds']:.1f} | {rate:.1f} | {ref:.1f} | "
+                     f"**{r['ratio']:.2f}×** | {r['peak_rss_mib']:.0f} | {r['rss_before_mib']:.0f} |")
+    return "\n".join(lines)
+
+
+def growth_table(rows: list[dict]) -> str:
+    lines = ["| files | chunks | chunk text MiB | index on disk MiB | RSS before MiB | peak RSS MiB | growth MiB |",
+             "|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['files']} | {r['chunks']} | {r['text_mib']:.1f} | {r['index_mib']:.1f} | "
+                     f"{r['rss_before_mib']:.0f} | {r['peak_rss_mib']:.0f} | {r['peak_rss_mib'] - r['rss_before_mib']:.0f} |")
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__.split("\n\n")[0])
+    default = XQUAD_ARTICLES if XQUAD_ARTICLES.is_dir() else REPO / "docs"
+    parser.add_argument("folder", type=Path, nargs="?", default=default, help=f"folder to ingest (default: {default})")
+    parser.add_argument("--backends", default="torch",
+                        help="comma-separated embedding backends to measure (torch, onnx, onnx-int8; default torch)")
+    parser.add_argument("--growth", type=Path, nargs="?", const=PYTHON_DOCS,
+                        help=f"also measure memory on growing subsets of this folder (default {PYTHON_DOCS})")
+    parser.add_argument("--growth-sizes", default=",".join(map(str, GROWTH_SIZES)),
+                        help="files per growth subset (default %(default)s)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="ingest + reference pairs per backend, in alternating order (default %(default)s)")
+    parser.add_argument("--json", type=Path, help="also write the measurements as JSON to this file")
+    args = parser.parse_args(argv)
+    if not args.folder.is_dir():
+        parser.error(f"{args.folder} is not a folder")
+    if args.growth is not None and not args.growth.is_dir():
+        parser.error(f"{args.growth} is not a folder")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    report: dict = {"folder": str(args.folder), "throughput": [], "growth": []}
+    for backend in args.backends.split(","):
+        print(f"measuring {backend} on {args.folder} ...", file=sys.stderr)
+        report["throughput"].append(in_child(args.folder, backend.strip(), max(args.rounds, 1)))
+    print(f"## Ingestion throughput: {args.folder}\n")
+    print(throughput_table(report["throughput"]))
+    if args.growth is not None:
+        with tempfile.TemporaryDirectory(prefix="ragqa-bench-growth-") as tmp:
+            for count in map(int, args.growth_sizes.split(",")):
+                print(f"measuring memory on {count} files of {args.growth} ...", file=sys.stderr)
+                folder = subset(args.growth, count, Path(tmp) / str(count))
+                report["growth"].append(in_child(folder, "torch", rounds=0))
+        print(f"\n## Memory against folder size: subsets of {args.growth}\n")
+        print(growth_table(report["growth"]))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
