@@ -34,6 +34,26 @@ class Settings(BaseSettings):
         60.0, ge=0, description="A file whose text takes longer to extract is skipped (its reader is stopped); 0: no limit.")
     chunk_overlap_tokens: int = Field(32, ge=0, description="Word-pieces of whole sentences repeated between chunks.")
 
+    # Vector store (see docs/scaling.md).
+    vector_store: Literal["faiss", "milvus"] = Field(
+        "faiss", description="`faiss` (a file in the index directory) or `milvus` (a Milvus server or milvus-lite file).",
+    )
+    vector_index: Literal["auto", "flat", "ivf"] = Field(
+        "auto",
+        description="FAISS layout: `flat` (exact), `ivf` (approximate), `auto` (flat below RAGQA_APPROXIMATE_FROM chunks).",
+    )
+    approximate_from: int = Field(
+        100_000, ge=1, description="With RAGQA_VECTOR_INDEX=auto, chunks from which FAISS search is approximate (IVF).",
+    )
+    ivf_nprobe: int = Field(
+        32, ge=1, description="Inverted lists an IVF search scans: higher is slower and finds more of the exact top-k.",
+    )
+    milvus_uri: str = Field(
+        "", description="Milvus to use with RAGQA_VECTOR_STORE=milvus: `http://host:19530` (a server) or a file path "
+                        "(milvus-lite); empty means `dense.milvus.db` inside the index directory.",
+    )
+    milvus_collection: str = Field("ragqa_chunks", description="Milvus collection holding this index's vectors.")
+
     # Retrieval and answering.
     retrieval_mode: Literal["hybrid", "dense", "keyword"] = "hybrid"
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")

@@ -15,7 +15,8 @@ from index.atomic import write_text_atomically
 from index.errors import IndexMismatchError, IndexNotFoundError
 from index.store import SCHEMA_VERSION, ChunkStore
 from index.types import Chunk
-from index.vectors import FaissVectorStore
+from index.vector_backends import open_vector_store
+from index.vectors import VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ DESCRIPTION_FILE = "ragqa-index.json"
 class IndexDirectory:
     """Opened for writing by ingest (`open_for_writing`) or for reading by the service (`open`)."""
 
-    def __init__(self, path: Path, store: ChunkStore, vectors: FaissVectorStore) -> None:
+    def __init__(self, path: Path, store: ChunkStore, vectors: VectorStore) -> None:
         self.path = path
         self.store = store
         self.vectors = vectors
@@ -69,6 +70,8 @@ class IndexDirectory:
 
     def close(self) -> None:
         self.store.close()
+        if close_vectors := getattr(self.vectors, "close", None):  # a Milvus client; FAISS holds no connection
+            close_vectors()
 
     @staticmethod
     def committed_generation(path: Path) -> int:
@@ -139,10 +142,10 @@ def _check_model(path: Path, store: ChunkStore, embedding_model: str, dimension:
         )
 
 
-def _load_vectors(path: Path, store: ChunkStore, dimension: int) -> FaissVectorStore:
-    """Load the FAISS file and bring it in line with the store if it reflects another generation."""
+def _load_vectors(path: Path, store: ChunkStore, dimension: int) -> VectorStore:
+    """Open the vector store (RAGQA_VECTOR_STORE) and bring it in line with the store if it reflects another generation."""
     vectors_path, stamp_path = path / VECTORS_FILE, path / VECTORS_STAMP_FILE
-    vectors = FaissVectorStore.load(vectors_path) if vectors_path.is_file() else FaissVectorStore(dimension)
+    vectors = open_vector_store(path, vectors_path, dimension)
     stamp = json.loads(stamp_path.read_text()) if stamp_path.is_file() else {}
     if stamp.get("generation") == store.generation and len(vectors) == store.chunk_count():
         return vectors
