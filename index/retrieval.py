@@ -5,6 +5,8 @@ import threading
 from collections.abc import Sequence
 from typing import Literal
 
+import numpy as np
+
 from index.directory import IndexDirectory
 from index.embedder import Embedder
 from index.types import Hit
@@ -32,8 +34,11 @@ class Retriever:
         self._lock = threading.Lock()  # one SQLite connection and one FAISS index shared by threads
 
     def search(self, query: str, k: int, mode: Mode | None = None) -> list[Hit]:
+        return self.search_by_vector(query, self.embedder.embed([query])[0], k, mode)
+
+    def search_by_vector(self, query: str, query_vector: np.ndarray, k: int, mode: Mode | None = None) -> list[Hit]:
+        """As `search`, with the query already embedded: (d,) float32, L2-normalised."""
         mode = mode or self.mode
-        query_vector = self.embedder.embed([query])[0]  # (d,) float32, L2-normalised
         # Each list is widened before fusion so a chunk ranked low by one retriever can still surface.
         pool = max(k * 4, 20)
         with self._lock:

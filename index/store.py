@@ -53,6 +53,8 @@ CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN
 END;
 """
 
+# Chunks ranked per keyword query at most: BM25 costs 5-15 µs per matching chunk (bench.scale).
+KEYWORD_CANDIDATES = 1000
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Question words and glue: matching them ranks chunks by how chatty they are, not by topic.
 STOPWORDS = frozenset("""a an and are as at be by can do does for from has have how i if in is it its me my of on
@@ -215,17 +217,39 @@ class ChunkStore:
             for i, score, sim in scored if i in rows
         ]
 
-    def keyword_search(self, query: str, k: int) -> list[tuple[int, float]]:
-        """BM25 over chunk text: [(chunk_id, score)] best first, score higher is better."""
+    def keyword_search(self, query: str, k: int, max_candidates: int = KEYWORD_CANDIDATES) -> list[tuple[int, float]]:
+        """BM25 over chunk text: [(chunk_id, score)] best first, score higher is better.
+
+        Ranking costs time per matching chunk, so at most about `max_candidates` chunks are ranked:
+        the query's rarest words are kept while their matches fit, and words that match more chunks
+        (little BM25 weight in a large index) are left out. When every word is that common, the
+        chunks holding all of them are ranked instead, or the first `max_candidates` of those.
+        Below `max_candidates` chunks nothing is ever left out.
+        """
         words = {w.lower() for w in _WORD.findall(query)}
         words = (words - STOPWORDS) or words  # a query of only stopwords still searches them
         if not words:
             return []
-        match = " OR ".join(f'"{w}"' for w in sorted(words))
-        rows = self.db.execute(
-            "SELECT rowid, bm25(chunks_fts) AS rank FROM chunks_fts WHERE chunks_fts MATCH ? "
-            "ORDER BY rank LIMIT ?", (match, k))
-        return [(r[0], -float(r[1])) for r in rows]  # FTS5's bm25 is lower-is-better
+        counts = {w: self._matches(f'"{w}"', max_candidates + 1) for w in words}
+        kept, total = [], 0
+        for word in sorted(words, key=lambda w: (counts[w], w)):
+            if total + counts[word] > max_candidates:
+                break
+            kept.append(word)
+            total += counts[word]
+        if kept:
+            match = " OR ".join(f'"{w}"' for w in sorted(kept))
+            sql = "SELECT rowid, bm25(chunks_fts) AS rank FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?"
+            return [(r[0], -float(r[1])) for r in self.db.execute(sql, (match, k))]  # bm25 is lower-is-better
+        match = " AND ".join(f'"{w}"' for w in sorted(words))
+        sql = "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT ?"
+        ranked = sorted((-float(r[1]), r[0]) for r in self.db.execute(sql, (match, max_candidates)))
+        return [(rowid, -rank) for rank, rowid in ranked[:k]]
+
+    def _matches(self, match: str, limit: int) -> int:
+        """How many chunks match, counting no further than `limit` (cheap: no ranking)."""
+        sql = "SELECT count(*) FROM (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT ?)"
+        return int(self.db.execute(sql, (match, limit)).fetchone()[0])
 
 
 def _batches(items: list, size: int) -> Iterator[list]:

@@ -114,6 +114,9 @@ class FaissVectorStore:
         """query: (d,) float32 normalised → [(chunk_id, cosine)] best first."""
         if self.index.ntotal == 0:
             return []
+        # One query gains nothing from OpenMP threads, and on a busy machine their hand-offs cost ~15 ms
+        # (bench.scale). The setting is per calling thread, so index builds keep every core.
+        faiss.omp_set_num_threads(1)
         scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), min(k, self.index.ntotal))
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i != -1]
 
