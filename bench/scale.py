@@ -214,7 +214,8 @@ def table(rows: list[dict]) -> str:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,100000,1000000", help="chunks per corpus (default %(default)s)")
-    parser.add_argument("--keep", type=Path, help="build the indexes in this folder and keep them; an index kept there is reused (default: temporary)")
+    parser.add_argument("--keep", type=Path,
+                        help="build the indexes in this folder and keep them; an index kept there is reused (default: temporary)")
     parser.add_argument("--json", type=Path, help="also write the measurements as JSON to this file")
     args = parser.parse_args(argv)
     try:
