@@ -69,7 +69,7 @@ class ServiceLoader:
             from index.embedder import Embedder
 
             started = time.perf_counter()
-            embedder = Embedder(self.settings.embedding_model, self.settings.embedding_batch_size)
+            embedder = Embedder.from_settings(self.settings)
             if self.settings.generator_url:  # a shared OpenAI-compatible engine generates; no local model
                 from app.remote_generator import RemoteGenerator
 

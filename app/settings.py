@@ -28,6 +28,11 @@ class Settings(BaseSettings):
         description="`all-MiniLM-L6-v2` (bundled) or a path to a sentence-transformers model directory.",
     )
     embedding_batch_size: int = Field(32, ge=1, le=1024)
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "torch",
+        description="How the embedding model runs: `torch`, `onnx` (ONNX Runtime; same vectors) or `onnx-int8` "
+                    "(int8 weights; an index built with it records the model as NAME@int8).",
+    )
     chunk_tokens: int = Field(192, ge=16, description="Maximum word-pieces per chunk (embedder's tokenizer).")
     max_file_bytes: int = Field(50 * 1024 * 1024, ge=1, description="Larger files are skipped by ingest.")
     max_file_seconds: float = Field(

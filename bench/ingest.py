@@ -44,7 +44,18 @@ def _rss_mib() -> float:
     return psutil.Process().memory_info().rss / 2**20
 
 
-def measure(folder: str, backend: str, rounds: int) -> dict:
+def answer_recall(index, embedder, questions_file: str, k: int = 5) -> float:
+    """Share of the questions whose top-k hybrid hits hold a gold answer (bench.quality's measure)."""
+    from bench.quality import holds_gold
+    from bench.squad import load_questions
+    from index.retrieval import Retriever
+
+    retriever = Retriever(index, embedder)
+    questions = load_questions(Path(questions_file))
+    return sum(any(holds_gold(h.text, q.answers) for h in retriever.search(q.question, k)) for q in questions) / len(questions)
+
+
+def measure(folder: str, backend: str, rounds: int, questions: str | None = None) -> dict:
     """In a child process: ingest `folder` with `backend` and time the torch reference, `rounds` times.
 
     Rounds alternate which of the two runs first, so a machine that slows down or speeds up during
@@ -57,7 +68,7 @@ def measure(folder: str, backend: str, rounds: int) -> dict:
     from ingest.chunking import Chunker
     from ingest.pipeline import IngestPipeline
 
-    settings = Settings()
+    settings = Settings().model_copy(update={"embedding_backend": backend})
     embedder = Embedder.from_settings(settings)
     embedder.embed(["warm-up: the first call pays for lazy initialisation"] * 8)
     rss_before = _rss_mib()
@@ -76,6 +87,8 @@ def measure(folder: str, backend: str, rounds: int) -> dict:
                 result["peak_rss_mib"] = _peak_rss_mib()
                 result["files"] = report.readable
                 result["index_mib"] = sum(p.stat().st_size for p in (Path(tmp) / "index").iterdir()) / 2**20
+                if questions:
+                    result["answer_recall_at_5"] = answer_recall(index, embedder, questions)
             texts = [r[0] for r in index.store.db.execute("SELECT text FROM chunks ORDER BY id")]
             index.close()
         return seconds, texts
@@ -110,10 +123,10 @@ def measure(folder: str, backend: str, rounds: int) -> dict:
     return result
 
 
-def in_child(folder: Path, backend: str, rounds: int) -> dict:
+def in_child(folder: Path, backend: str, rounds: int, questions: Path | None = None) -> dict:
     """`measure` in a fresh process, so peak RSS and warm caches belong to this run alone."""
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(measure, str(folder), backend, rounds).result()
+        return pool.submit(measure, str(folder), backend, rounds, questions and str(questions)).result()
 
 
 def subset(folder: Path, count: int, into: Path) -> Path:
@@ -132,12 +145,13 @@ def subset(folder: Path, count: int, into: Path) -> Path:
 # --- reporting -----------------------------------------------------------------------------------
 def throughput_table(rows: list[dict]) -> str:
     lines = ["| backend | files | chunks | ingest s (median) | ingest chunks/s | reference (torch encode) chunks/s | ratio | "
-             "peak RSS MiB | RSS before MiB |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "peak RSS MiB | RSS before MiB | answer-recall@5 |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         rate, ref = r["chunks"] / r["seconds"], r["chunks"] / r["reference_seconds"]
         lines.append(f"| {r['backend']} | {r['files']} | {r['chunks']} | {r['seconds']:.1f} | {rate:.1f} | {ref:.1f} | "
-                     f"**{r['ratio']:.2f}×** | {r['peak_rss_mib']:.0f} | {r['rss_before_mib']:.0f} |")
+                     f"**{r['ratio']:.2f}×** | {r['peak_rss_mib']:.0f} | {r['rss_before_mib']:.0f} | "
+                     f"{r.get('answer_recall_at_5', float('nan')):.3f} |")
     return "\n".join(lines)
 
 
@@ -160,12 +174,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"also measure memory on growing subsets of this folder (default {PYTHON_DOCS})")
     parser.add_argument("--growth-sizes", default=",".join(map(str, GROWTH_SIZES)),
                         help="files per growth subset (default %(default)s)")
+    parser.add_argument("--questions", type=Path,
+                        help="SQuAD questions on FOLDER's articles: also report hybrid answer-recall@5 per backend "
+                             "(default: questions-dev.json beside the XQuAD articles folder)")
     parser.add_argument("--rounds", type=int, default=3,
                         help="ingest + reference pairs per backend, in alternating order (default %(default)s)")
     parser.add_argument("--json", type=Path, help="also write the measurements as JSON to this file")
     args = parser.parse_args(argv)
     if not args.folder.is_dir():
         parser.error(f"{args.folder} is not a folder")
+    xquad_questions = XQUAD_ARTICLES.parent / "questions-dev.json"
+    if args.questions is None and args.folder.resolve() == XQUAD_ARTICLES.resolve() and xquad_questions.is_file():
+        args.questions = xquad_questions
     if args.growth is not None and not args.growth.is_dir():
         parser.error(f"{args.growth} is not a folder")
     return args
@@ -176,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     report: dict = {"folder": str(args.folder), "throughput": [], "growth": []}
     for backend in args.backends.split(","):
         print(f"measuring {backend} on {args.folder} ...", file=sys.stderr)
-        report["throughput"].append(in_child(args.folder, backend.strip(), max(args.rounds, 1)))
+        report["throughput"].append(in_child(args.folder, backend.strip(), max(args.rounds, 1), args.questions))
     print(f"## Ingestion throughput: {args.folder}\n")
     print(throughput_table(report["throughput"]))
     if args.growth is not None:

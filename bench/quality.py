@@ -288,7 +288,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench.quality") -
 
     from app.generation import load_generator  # heavy: after the arguments are known to be good
 
-    embedder = Embedder(settings.embedding_model, settings.embedding_batch_size)
+    embedder = Embedder.from_settings(settings)
     generator = load_generator(settings.model, settings.cache_dir, settings.torch_threads)
     if args.generation_cache:
         generator = CachedGenerator(generator, args.generation_cache)

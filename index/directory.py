@@ -138,7 +138,8 @@ def _check_model(path: Path, store: ChunkStore, embedding_model: str, dimension:
         raise IndexMismatchError(
             f"index {path} was built with embedding model {recorded_model!r} (dimension {recorded_dim}), "
             f"but {embedding_model!r}{f' (dimension {dimension})' if dimension else ''} is configured; "
-            "use that model (RAGQA_EMBEDDING_MODEL) or another --index folder"
+            "use that model (RAGQA_EMBEDDING_MODEL; a name ending in @int8 is RAGQA_EMBEDDING_BACKEND=onnx-int8) "
+            "or another --index folder"
         )
 
 

@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m ingest") -> int:
     from ingest.pipeline import IngestPipeline
 
     try:
-        embedder = Embedder(settings.embedding_model, settings.embedding_batch_size)
+        embedder = Embedder.from_settings(settings)
         if settings.chunk_tokens > embedder.max_tokens - 2:
             return fail(f"RAGQA_CHUNK_TOKENS={settings.chunk_tokens} exceeds what the embedder reads "
                         f"({embedder.max_tokens - 2} word-pieces)", args.json)

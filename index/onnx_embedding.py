@@ -1,0 +1,108 @@
+"""The embedding model on ONNX Runtime: exported once from the local sentence-transformers folder, optionally int8.
+
+The export is the whole sentence-transformers pipeline of a mean-pooling model (transformer, mean
+pooling over the attention mask, L2 normalisation) as one ONNX graph, so its vectors match torch's
+to ~1e-7. `onnx-int8` quantizes the weights dynamically (ONNX Runtime's `quantize_dynamic`).
+Exports are cached under `RAGQA_CACHE_DIR/embeddings/`, keyed by the model folder's path and the
+date of its weights, and written atomically; nothing here reaches a model hub.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from index.atomic import replace_atomically
+
+log = logging.getLogger(__name__)
+
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def check_mean_pooling(model_dir: Path) -> None:
+    """Refuse models whose sentence-transformers pipeline this export would not reproduce."""
+    modules = json.loads((model_dir / "modules.json").read_text()) if (model_dir / "modules.json").is_file() else []
+    kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
+    pooling = next((model_dir / m["path"] / "config.json" for m in modules if m["type"].endswith("Pooling")), None)
+    mean = pooling is not None and json.loads(pooling.read_text()).get("pooling_mode_mean_tokens", False)
+    if kinds[:2] != ["Transformer", "Pooling"] or not mean or set(kinds[2:]) - {"Normalize"}:
+        raise ValueError(f"the ONNX embedding backend supports mean-pooling sentence-transformers models; "
+                         f"{model_dir} has modules {kinds}: use RAGQA_EMBEDDING_BACKEND=torch")
+
+
+def cached_export(model_dir: Path, cache_dir: Path, int8: bool) -> Path:
+    """The ONNX file for `model_dir` (fp32 or int8), exported into `cache_dir` on first use."""
+    weights = max((p.stat().st_mtime_ns for p in model_dir.glob("*.safetensors")), default=0)
+    key = hashlib.sha256(f"{model_dir.resolve()}:{weights}".encode()).hexdigest()[:16]
+    folder = cache_dir / "embeddings" / f"{model_dir.name}-{key}"
+    fp32, quantized = folder / "model.onnx", folder / "model-int8.onnx"
+    if not fp32.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        log.info("exporting %s to ONNX (once) into %s", model_dir, folder)
+        replace_atomically(fp32, lambda tmp: _export(model_dir, tmp))
+    if int8 and not quantized.is_file():
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        replace_atomically(quantized, lambda tmp: quantize_dynamic(fp32, tmp, weight_type=QuantType.QInt8,
+                                                                   per_channel=True))
+    return quantized if int8 else fp32
+
+
+def _export(model_dir: Path, target: Path) -> None:
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(model_dir), device="cpu")
+    transformer = model[0].auto_model.eval()
+
+    class MeanPooled(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            hidden = self.transformer(input_ids=input_ids, attention_mask=attention_mask,
+                                      token_type_ids=token_type_ids).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(pooled, dim=1)
+
+    example = model.tokenizer(["an example", "a second, longer example"], padding=True, return_tensors="pt")
+    axes = {name: {0: "batch", 1: "sequence"} for name in INPUTS}
+    with torch.inference_mode():
+        torch.onnx.export(MeanPooled(), tuple(example[name] for name in INPUTS), str(target), input_names=list(INPUTS),
+                          output_names=["embedding"], dynamic_axes={**axes, "embedding": {0: "batch"}},
+                          opset_version=17, dynamo=False)
+
+
+class OnnxEncoder:
+    """Runs an exported model: tokenizes, batches by length (less padding), returns normalised vectors."""
+
+    def __init__(self, model_file: Path, tokenizer, max_tokens: int) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Busy-waiting threads help an idle machine a little and a shared one a lot less.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
+        self.tokenizer = tokenizer
+        self.max_tokens = max_tokens
+        self.dimension = int(self.session.get_outputs()[0].shape[1] or 0) or None
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # similar lengths share a batch
+        out: list[np.ndarray] = [None] * len(texts)  # type: ignore[list-item]
+        for start in range(0, len(order), batch_size):
+            batch = order[start:start + batch_size]
+            encoded = self.tokenizer([texts[i] for i in batch], padding=True, truncation=True,
+                                     max_length=self.max_tokens, return_tensors="np")
+            feed = {name: encoded[name].astype(np.int64) for name in INPUTS if name in encoded}
+            if "token_type_ids" not in feed:
+                feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
+            for i, vector in zip(batch, self.session.run(None, feed)[0]):
+                out[i] = vector
+        return np.stack(out).astype(np.float32)
