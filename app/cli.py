@@ -119,7 +119,7 @@ def ask_locally(question: str, top_k: int, index_dir: Path | None) -> dict:
     except (IndexNotFoundError, IndexMismatchError) as exc:
         raise CliError(str(exc), EXIT_USAGE) from exc
     try:
-        embedder = Embedder(settings.embedding_model, settings.embedding_batch_size)
+        embedder = Embedder.from_settings(settings)
         generator = load_generator(settings.model, settings.cache_dir, settings.torch_threads)
         retriever = Retriever(index, embedder, settings.retrieval_mode, settings.rrf_k)
         response = asyncio.run(Answerer(retriever, generator, settings).ask(request.question, request.top_k))

@@ -154,6 +154,10 @@ def _load_vectors(path: Path, store: ChunkStore, dimension: int) -> VectorStore:
     in_store, in_vectors = store.chunk_ids(), vectors.ids()
     extra = np.array(sorted(in_vectors - in_store), dtype=np.int64)
     missing = sorted(in_store - in_vectors)
+    if getattr(vectors, "shared", False) and store.db.in_transaction:  # a snapshot reader
+        # A vector store shared with a writer (Milvus) may hold vectors newer than this reader's snapshot:
+        # only the writer removes; readers only fill in, and drop hits their snapshot does not know.
+        extra = extra[:0]
     vectors.remove(extra)
     if missing:
         vectors.add(np.array(missing, dtype=np.int64), store.embeddings(missing))

@@ -21,6 +21,8 @@ BATCH = 2000  # rows per insert or delete call
 class MilvusVectorStore:
     """Chunk vectors in one Milvus collection; several API replicas can share it."""
 
+    shared = True  # other processes write to it too: see IndexDirectory's reconciliation
+
     def __init__(self, uri: str, collection: str, dimension: int) -> None:
         from pymilvus import DataType, MilvusClient
 
@@ -67,7 +69,8 @@ class MilvusVectorStore:
             return np.zeros((0, self.dimension), dtype=np.float32)
         rows = {int(r["id"]): r["vector"] for r in self.client.get(self.collection, ids=[int(i) for i in ids],
                                                                       output_fields=["vector"])}
-        return np.array([rows[int(i)] for i in ids], dtype=np.float32)
+        missing = [0.0] * self.dimension  # removed by a writer since this reader's snapshot: no similarity
+        return np.array([rows.get(int(i), missing) for i in ids], dtype=np.float32)
 
     def ids(self) -> set[int]:
         found: set[int] = set()
