@@ -169,7 +169,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     default = XQUAD_ARTICLES if XQUAD_ARTICLES.is_dir() else REPO / "docs"
     parser.add_argument("folder", type=Path, nargs="?", default=default, help=f"folder to ingest (default: {default})")
     parser.add_argument("--backends", default="torch",
-                        help="comma-separated embedding backends to measure (torch, onnx, onnx-int8; default torch)")
+                        help="comma-separated embedding backends to measure (torch, onnx, onnx-int8; default torch; "
+                             "empty: only --growth)")
     parser.add_argument("--growth", type=Path, nargs="?", const=PYTHON_DOCS,
                         help=f"also measure memory on growing subsets of this folder (default {PYTHON_DOCS})")
     parser.add_argument("--growth-sizes", default=",".join(map(str, GROWTH_SIZES)),
@@ -194,17 +195,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     report: dict = {"folder": str(args.folder), "throughput": [], "growth": []}
-    for backend in args.backends.split(","):
+    for backend in filter(None, args.backends.split(",")):
         print(f"measuring {backend} on {args.folder} ...", file=sys.stderr)
         report["throughput"].append(in_child(args.folder, backend.strip(), max(args.rounds, 1), args.questions))
-    print(f"## Ingestion throughput: {args.folder}\n")
-    print(throughput_table(report["throughput"]))
+        print(json.dumps(report["throughput"][-1]), file=sys.stderr)
+    if report["throughput"]:
+        print(f"## Ingestion throughput: {args.folder}\n")
+        print(throughput_table(report["throughput"]))
     if args.growth is not None:
         with tempfile.TemporaryDirectory(prefix="ragqa-bench-growth-") as tmp:
             for count in map(int, args.growth_sizes.split(",")):
                 print(f"measuring memory on {count} files of {args.growth} ...", file=sys.stderr)
                 folder = subset(args.growth, count, Path(tmp) / str(count))
                 report["growth"].append(in_child(folder, "torch", rounds=0))
+                print(json.dumps(report["growth"][-1]), file=sys.stderr)
         print(f"\n## Memory against folder size: subsets of {args.growth}\n")
         print(growth_table(report["growth"]))
     if args.json:
