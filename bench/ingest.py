@@ -65,7 +65,6 @@ def measure(folder: str, backend: str, rounds: int, questions: str | None = None
 
     from index.directory import IndexDirectory
     from index.embedder import Embedder, resolve_embedding_model
-    from ingest.chunking import Chunker
     from ingest.pipeline import IngestPipeline
 
     settings = Settings().model_copy(update={"embedding_backend": backend})
@@ -78,8 +77,7 @@ def measure(folder: str, backend: str, rounds: int, questions: str | None = None
     def ingest() -> tuple[float, list[str]]:
         with tempfile.TemporaryDirectory(prefix="ragqa-bench-ingest-") as tmp:
             index = IndexDirectory.open_for_writing(Path(tmp) / "index", embedder.name, embedder.dimension)
-            chunker = Chunker(embedder.tokenizer, settings.chunk_tokens, settings.chunk_overlap_tokens)
-            pipeline = IngestPipeline(index, embedder, chunker, max_file_bytes=settings.max_file_bytes)
+            pipeline = IngestPipeline.from_settings(index, embedder, settings)
             started = time.perf_counter()
             report = pipeline.run(Path(folder))
             seconds = time.perf_counter() - started
