@@ -2,9 +2,9 @@
 
 The FAISS store is exact (a flat inner-product scan) while it is small, and becomes approximate
 (an inverted-file index, IVF) once it holds `approximate_from` vectors, or always/never by setting.
-IVF rather than HNSW because it removes vectors in place (re-ingesting a changed document removes
-its old chunks) and builds in seconds where HNSW takes minutes at a million vectors on two cores;
-`python -m bench.scale` measures both. The layout is chosen when the store is saved or loaded.
+IVF rather than HNSW because FAISS' IVF removes vectors in place (re-ingesting a changed document
+removes its old chunks) where its HNSW cannot, and it trains in minutes at a million vectors on two
+cores (`python -m bench.scale`). The layout is chosen when the store is saved or loaded.
 """
 from __future__ import annotations
 
