@@ -182,7 +182,7 @@ def summarise(outcomes: Sequence[Outcome]) -> dict[str, float | None]:
 
 def markdown(report: dict) -> str:
     s = report["settings"]
-    rows = [("questions", report["questions"]), *report["metrics"].items()]
+    rows = [("questions", report["questions"]), *report.get("metrics", {}).items()]
     if "absent" in report:
         rows += [(f"absent: {name}", value) for name, value in report["absent"].items()]
     lines = [f"model {s['model']}, top_k {s['top_k']}, retrieval {s['retrieval_mode']}, "
@@ -263,6 +263,7 @@ def parse_args(argv: list[str] | None, prog: str = "python -m bench.quality") ->
     parser.add_argument("--top-k", type=int, default=4, help="passages per question, as AskRequest.top_k (default 4)")
     parser.add_argument("--absent", action="store_true",
                         help="also ask each question against the index without its article (should abstain)")
+    parser.add_argument("--absent-only", action="store_true", help="only the --absent check (abstention calibration)")
     parser.add_argument("--json", type=Path, help="also write the report as JSON to this file")
     parser.add_argument("--dump", type=Path, help="write one JSON line per question (answer, evidence, scores) here")
     parser.add_argument("--generation-cache", type=Path,
@@ -309,8 +310,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench.quality") -
             raise SystemExit(f"error: articles not in the index (unreadable?): {', '.join(missing)}")
         answerer = answerer_over(index, embedder, generator, settings)
         with tqdm(total=len(questions), desc="asking", unit="question", file=sys.stderr, disable=None) as bar:
-            report["metrics"] = summarise(ask_all(runner, answerer, questions, args.top_k, bar, dump))
-        if args.absent:
+            if not args.absent_only:
+                report["metrics"] = summarise(ask_all(runner, answerer, questions, args.top_k, bar, dump))
+        if args.absent or args.absent_only:
             report["absent"] = ask_without_own_article(runner, index, sources, questions, args.top_k,
                                                        embedder, generator, settings, dump)
         index.close()
