@@ -37,6 +37,14 @@ class IngestReport:
     chunks_embedded: int = 0
     seconds: float = 0.0
 
+    def skipper(self, on_skip: Callable[[str, str], None] | None) -> Callable[[str, str], None]:
+        """Records a skipped file here and tells `on_skip` about it."""
+        def skip(source: str, reason: str) -> None:
+            self.skipped.append({"path": source, "reason": reason})
+            if on_skip:
+                on_skip(source, reason)
+        return skip
+
     @property
     def readable(self) -> int:
         return len(self.added) + len(self.updated) + len(self.unchanged)
@@ -126,10 +134,7 @@ class IngestPipeline:
         started = time.perf_counter()
         report = IngestReport()
 
-        def skip(source: str, reason: str) -> None:
-            report.skipped.append({"path": source, "reason": reason})
-            if on_skip:
-                on_skip(source, reason)
+        skip = report.skipper(on_skip)
 
         manifest = self.index.store.manifest()
         seen: set[str] = set()
@@ -156,10 +161,7 @@ class IngestPipeline:
         started = time.perf_counter()
         report = IngestReport()
 
-        def skip(source: str, reason: str) -> None:
-            report.skipped.append({"path": source, "reason": reason})
-            if on_skip:
-                on_skip(source, reason)
+        skip = report.skipper(on_skip)
 
         def candidates() -> Iterator[_Candidate]:
             for source in sources:
