@@ -93,6 +93,8 @@ def trim_to_new_words(answer: str, question: str) -> str:
         words = _words(token.group())
         if not words:
             return token.group() in ",.;:!?"
+        if len(token.group()) > 1 and token.group().isupper():  # "DELETE /documents/{id}": code or an acronym
+            return False
         return all(w in question_words or w in STOPWORDS for w in words)
 
     def names_on(token: re.Match, inner: re.Match) -> bool:  # "the Great Yuan": a name goes on, keep it whole

@@ -23,6 +23,8 @@ def test_words_the_question_already_says_are_cut_from_the_edges():
     # An answer made only of the question's words is kept whole: it may be the choice the question offers.
     assert trim_to_new_words("the Steelers", "Who won, the Broncos or the Steelers?") == "the Steelers"
     assert trim_to_new_words("f(x)", "What is it?") == "f(x)"
+    # An instruction keeps its command even when the question names it.
+    assert trim_to_new_words("DELETE /documents/{id}", "How do I delete a document?") == "DELETE /documents/{id}"
 
 
 def test_a_paraphrase_maps_onto_the_evidence_words_it_overlaps_most():
