@@ -23,3 +23,10 @@ def test_headings_and_fragments_are_not_evidence(embedder):
     hit = Hit(chunk_id=1, source="b.md", text=text, start=0, end=len(text), score=1, similarity=0.5)
     evidence = select_sentences("How do I bake bread?", [hit], embedder, 3)
     assert [e.text for e in evidence] == ["To bake bread, knead the dough and bake it at 220 degrees."]
+
+
+def test_a_question_in_the_documents_is_not_evidence_for_itself(embedder):
+    text = 'Example:\n\n$ ragqa ask "How do I bake bread?"\n\nTo bake bread, knead the dough and bake it at 220 degrees.'
+    hit = Hit(chunk_id=1, source="b.md", text=text, start=0, end=len(text), score=1, similarity=0.5)
+    evidence = select_sentences("How do I bake bread?", [hit], embedder, 3)
+    assert [e.text for e in evidence] == ["To bake bread, knead the dough and bake it at 220 degrees."]
