@@ -57,14 +57,27 @@ def test_each_configured_key_opens_the_api(server, key):
     assert client.get("/openapi.json", headers=_bearer(key)).status_code == 200
 
 
+def _access_log(log_path, *request_ids):
+    """The log's JSON lines and its access lines by request id, once every id has one (else None)."""
+    lines = []
+    for text in log_path.read_text().splitlines():
+        try:
+            lines.append(json.loads(text))
+        except ValueError:  # not JSON, or a line still being written
+            continue
+    lines = [line for line in lines if isinstance(line, dict)]
+    access = {line["request_id"]: line for line in lines if line.get("logger") == "ragqa.access"}
+    return (lines, access) if all(i in access for i in request_ids) else None
+
+
 def test_requests_are_logged_as_json_lines_with_their_id_but_not_their_question(server):
     client, log_path = server
     response = client.post("/search", json={"query": QUESTION}, headers={**_bearer(KEYS[0]), "X-Request-ID": "trace-42"})
     assert response.headers["x-request-id"] == "trace-42"
     generated = client.post("/search", json={"query": QUESTION}, headers=_bearer("nope")).headers["x-request-id"]
     assert len(generated) == 32
-    lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
-    access = {line["request_id"]: line for line in lines if line.get("logger") == "ragqa.access"}
+    # The server writes its access line after the response has gone out: wait for both lines.
+    lines, access = wait_for(lambda: _access_log(log_path, "trace-42", generated), 30, "both access lines in the log")
     assert access["trace-42"]["route"] == "/search" and access["trace-42"]["status"] == 200
     assert access["trace-42"]["latency_ms"] > 0 and access[generated]["status"] == 401
     assert any("API keys required (2 configured)" in line["message"] for line in lines)
