@@ -19,9 +19,11 @@ from app.grounding import (
     quote_of,
 )
 from app.metrics import record_answer
+from app.priority import lower_this_thread
 from app.schemas import AskResponse
 from app.settings import Settings
 from index.retrieval import Retriever
+from index.types import Hit
 
 
 class Answerer:
@@ -32,19 +34,27 @@ class Answerer:
         self.generator = generator
         self.settings = settings
         # Requests wait for the model in a bounded queue, on the event loop (app/batching.py).
-        self.queue = GenerationQueue(generator, settings.batch_max_size, settings.queue_size, settings.queue_timeout_s)
+        self.queue = GenerationQueue(generator, settings.batch_max_size, settings.queue_size, settings.queue_timeout_s,
+                                     settings.worker_nice)
+
+    def evidence(self, question: str, top_k: int) -> tuple[list[Hit], list[Hit]]:
+        """What the model is given (evidence sentences, or whole passages) and the chunks it came from.
+        The question is embedded once, for both retrieval and the sentences' ranking. Runs in a worker thread."""
+        lower_this_thread(self.settings.worker_nice)
+        question_vector = self.retriever.embedder.embed([question])[0]
+        hits = self.retriever.search_by_vector(question, question_vector, top_k)
+        if not self.settings.evidence_sentences:
+            passages = passages_within(hits, self.settings.max_context_chars)
+            return passages, passages
+        passages = select_sentences(question, hits, self.retriever.embedder, self.settings.evidence_sentences,
+                                    question_vector)
+        return passages, cited_chunks(passages, hits)
 
     async def ask(self, question: str, top_k: int, on_text: TextSink | None = None) -> AskResponse:
         """The answer; `on_text`, if given, receives the model's text in pieces as it is generated."""
         timings: dict[str, float] = {}
         started = time.perf_counter()
-        hits = await to_thread.run_sync(self.retriever.search, question, top_k)
-        if self.settings.evidence_sentences:
-            passages = await to_thread.run_sync(select_sentences, question, hits, self.retriever.embedder,
-                                                self.settings.evidence_sentences)
-            cited = cited_chunks(passages, hits)
-        else:
-            passages = cited = passages_within(hits, self.settings.max_context_chars)
+        passages, cited = await to_thread.run_sync(self.evidence, question, top_k)
         timings["retrieval"] = _ms_since(started)
         if evidence_is_too_weak(question, passages, self.settings.abstain_threshold, self.settings.abstain_coverage_weight):
             # Nothing says anything close enough: answer that plainly, without spending time on the model.

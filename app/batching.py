@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from app.generation import Generation, GenerationRequest, Generator, TextSink
 from app.metrics import record_tokens
+from app.priority import lower_this_thread
 
 
 class OverloadedError(Exception):
@@ -49,7 +50,8 @@ class _Waiting:
 class GenerationQueue:
     """Serves one generator to all requests of the service; see the module docstring."""
 
-    def __init__(self, generator: Generator, batch_max_size: int, queue_size: int, queue_timeout_s: float) -> None:
+    def __init__(self, generator: Generator, batch_max_size: int, queue_size: int, queue_timeout_s: float,
+                 worker_nice: int = 0) -> None:
         self.generator = generator
         self.batch_max_size = batch_max_size
         self.queue_size = queue_size
@@ -61,7 +63,9 @@ class GenerationQueue:
         self._wakeup: asyncio.Event | None = None
         self._worker: asyncio.Task | None = None
         # One thread for the model: generation never takes a thread from the pool /search uses.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ragqa-generate")
+        # The model's thread runs below the event loop's priority (app/priority.py).
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ragqa-generate",
+                                            initializer=lower_this_thread, initargs=(worker_nice,))
 
     @property
     def depth(self) -> int:

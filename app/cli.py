@@ -102,7 +102,7 @@ def ask_locally(question: str, top_k: int, index_dir: Path | None) -> dict:
     from pydantic import ValidationError
 
     from app.answer import Answerer
-    from app.generation import load_generator
+    from app.generation import generator_from_settings
     from app.schemas import AskRequest
     from index.directory import IndexDirectory
     from index.embedder import Embedder
@@ -120,7 +120,7 @@ def ask_locally(question: str, top_k: int, index_dir: Path | None) -> dict:
         raise CliError(str(exc), EXIT_USAGE) from exc
     try:
         embedder = Embedder.from_settings(settings)
-        generator = load_generator(settings.model, settings.cache_dir, settings.torch_threads)
+        generator = generator_from_settings(settings)
         retriever = Retriever(index, embedder, settings.retrieval_mode, settings.rrf_k)
         response = asyncio.run(Answerer(retriever, generator, settings).ask(request.question, request.top_k))
     finally:

@@ -9,14 +9,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+import numpy as np
+
 from index.embedder import Embedder
 from index.types import Hit
 from ingest.chunking import sentence_spans
 
 
-def select_sentences(question: str, hits: Sequence[Hit], embedder: Embedder, count: int) -> list[Hit]:
+def select_sentences(question: str, hits: Sequence[Hit], embedder: Embedder, count: int,
+                     question_vector: np.ndarray | None = None) -> list[Hit]:
     """The `count` sentences of `hits` most similar to the question, best first; each sentence's
-    `similarity` is its own cosine similarity to the question."""
+    `similarity` is its own cosine similarity to the question (`question_vector`, if the caller
+    already embedded it)."""
     sentences = [
         Hit(chunk_id=hit.chunk_id, source=hit.source, text=hit.text[start:end], start=hit.start + start,
             end=hit.start + end, score=hit.score, similarity=hit.similarity, metadata=hit.metadata)
@@ -26,8 +30,10 @@ def select_sentences(question: str, hits: Sequence[Hit], embedder: Embedder, cou
     ]
     if not sentences:
         return []
-    vectors = embedder.embed([question] + [s.text for s in sentences])  # (1 + n, d), normalised
-    similarity = vectors[1:] @ vectors[0]  # (n,) cosine of each sentence to the question
+    if question_vector is None:
+        question_vector = embedder.embed([question])[0]
+    vectors = embedder.embed([s.text for s in sentences])  # (n, d), normalised
+    similarity = vectors @ question_vector  # (n,) cosine of each sentence to the question
     best = sorted(range(len(sentences)), key=lambda i: -similarity[i])[:count]
     return [replace(sentences[i], similarity=float(similarity[i])) for i in best]
 

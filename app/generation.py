@@ -116,7 +116,8 @@ class TransformersGenerator:
     begins; each row stops at its own token budget or end-of-sequence token.
     """
 
-    def __init__(self, model_dir: Path, name: str, threads: int = 0, reuse_prefix: bool = True) -> None:
+    def __init__(self, model_dir: Path, name: str, threads: int = 0, reuse_prefix: bool = True,
+                 precision: str = "float32", cache_dir: Path | None = None) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
@@ -127,8 +128,17 @@ class TransformersGenerator:
         if threads:
             torch.set_num_threads(threads)
         self.name = name
+        self.model_dir = model_dir
+        self.precision = precision
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+        if precision == "int8":
+            from app.quantization import load_int8_model
+
+            if cache_dir is None:
+                raise ValueError("int8 weights need a cache directory")
+            self.model = load_int8_model(model_dir, cache_dir)
+        else:
+            self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
         self.model.eval()
         self.pad_token_id = self.tokenizer.pad_token_id
         if self.pad_token_id is None:
@@ -189,8 +199,14 @@ class TransformersGenerator:
         return ids
 
 
-def load_generator(model: str, cache_dir: Path, threads: int = 0) -> Generator:
+def load_generator(model: str, cache_dir: Path, threads: int = 0, precision: str = "float32") -> Generator:
     """The generator `RAGQA_MODEL` names, loaded once (GGUF converted on first use)."""
     from app.model_files import model_directory
 
-    return TransformersGenerator(model_directory(model, cache_dir), name=model, threads=threads)
+    return TransformersGenerator(model_directory(model, cache_dir), name=model, threads=threads,
+                                 precision=precision, cache_dir=cache_dir)
+
+
+def generator_from_settings(settings) -> Generator:
+    """The local generator the settings name: model, weights precision, torch threads."""
+    return load_generator(settings.model, settings.cache_dir, settings.torch_threads, settings.model_precision)

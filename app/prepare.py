@@ -1,4 +1,8 @@
-"""`python -m app.prepare`: make the configured models ready offline (converts a GGUF generator once)."""
+"""`python -m app.prepare`: make the configured models ready offline, so a start only loads caches.
+
+Converts a GGUF generator once, quantizes it to int8 once (`RAGQA_MODEL_PRECISION=int8`), and exports
+the embedder to ONNX once (`RAGQA_EMBEDDING_BACKEND=onnx…`).
+"""
 from __future__ import annotations
 
 import os
@@ -9,7 +13,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from app.model_files import ModelNotFoundError, model_directory  # noqa: E402
 from app.settings import Settings  # noqa: E402
-from index.embedder import resolve_embedding_model  # noqa: E402
+from index.embedder import Embedder, resolve_embedding_model  # noqa: E402
 
 
 def main() -> int:
@@ -18,11 +22,18 @@ def main() -> int:
     try:
         embedder_dir = resolve_embedding_model(settings.embedding_model)
         generator_dir = model_directory(settings.model, settings.cache_dir)
+        if settings.embedding_backend != "torch":
+            Embedder.from_settings(settings)  # exports the ONNX model into the cache
+        if settings.model_precision == "int8":
+            from app.quantization import load_int8_model
+
+            load_int8_model(generator_dir, settings.cache_dir)  # quantizes and caches it
     except (ModelNotFoundError, ValueError, RuntimeError) as exc:
         print(f"prepare: error: {exc}", file=sys.stderr)
         return 2
-    print(f"prepare: embedder {settings.embedding_model} at {embedder_dir}")
-    print(f"prepare: generator {settings.model} at {generator_dir} ({time.perf_counter() - started:.1f} s)")
+    print(f"prepare: embedder {settings.embedding_model} at {embedder_dir} ({settings.embedding_backend})")
+    print(f"prepare: generator {settings.model} at {generator_dir} ({settings.model_precision}; "
+          f"{time.perf_counter() - started:.1f} s)")
     return 0
 
 

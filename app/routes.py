@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from app.grounding import citation
+from app.priority import at_low_priority
 from app.schemas import AskRequest, AskResponse, ErrorResponse, Health, Readiness, SearchRequest, SearchResponse
 from app.services import ServiceLoader, Services
 from app.streaming import stream_answer
@@ -55,7 +56,8 @@ async def ask(body: AskRequest, services: ServicesDep):
 
 
 @qa_router.post("/search", response_model=SearchResponse)
-async def search(body: SearchRequest, services: ServicesDep) -> SearchResponse:
+async def search(body: SearchRequest, services: ServicesDep, request: Request) -> SearchResponse:
     """The passages that best match a query, without the language model."""
-    hits = await to_thread.run_sync(services.retriever.search, body.query, body.top_k)
+    nice = request.app.state.settings.worker_nice
+    hits = await to_thread.run_sync(at_low_priority, nice, services.retriever.search, body.query, body.top_k)
     return SearchResponse(hits=[citation(h) for h in hits])

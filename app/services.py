@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.answer import Answerer
+from app.priority import lower_this_thread
 from app.settings import Settings
 from index.directory import IndexDirectory
 from index.errors import IndexMismatchError, IndexNotFoundError
@@ -65,19 +67,24 @@ class ServiceLoader:
 
     def _load(self) -> None:
         try:
-            from app.generation import load_generator
+            from app.generation import generator_from_settings
             from index.embedder import Embedder
 
             started = time.perf_counter()
-            embedder = Embedder.from_settings(self.settings)
+            lower_this_thread(self.settings.worker_nice)  # loading, and the thread pools it starts, yield to requests
             if self.settings.generator_url:  # a shared OpenAI-compatible engine generates; no local model
                 from app.remote_generator import RemoteGenerator
 
+                embedder = Embedder.from_settings(self.settings)
                 self.detail = f"asking {self.settings.generator_url} for its model"
                 generator = RemoteGenerator(self.settings.generator_url, self.settings.generator_model,
                                             self.settings.generator_api_key, self.settings.generator_timeout_s)
-            else:
-                generator = load_generator(self.settings.model, self.settings.cache_dir, self.settings.torch_threads)
+            else:  # both models at once: each load leaves a core idle part of the time
+                with ThreadPoolExecutor(1, thread_name_prefix="ragqa-load-embedder", initializer=lower_this_thread,
+                                        initargs=(self.settings.worker_nice,)) as pool:
+                    loading_embedder = pool.submit(Embedder.from_settings, self.settings)
+                    generator = generator_from_settings(self.settings)
+                    embedder = loading_embedder.result()
             log.info("models loaded in %.1f s", time.perf_counter() - started)
             index = self._wait_for_index(embedder.name)
             if index is None:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app.generation import Generation, GenerationRequest, Generator
+from app.quantization import SCHEME
 
 
 class CachedGenerator:
@@ -21,6 +22,8 @@ class CachedGenerator:
     def __init__(self, inner: Generator, path: Path) -> None:
         self.inner = inner
         self.name = inner.name
+        precision = getattr(inner, "precision", "float32")  # float32 keys stay as they were before int8 existed
+        self._identity = self.name if precision == "float32" else f"{self.name}@{SCHEME}"
         self.last: Generation | None = None  # the latest generation, for per-question dumps
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False)
@@ -28,7 +31,7 @@ class CachedGenerator:
                          "(key TEXT PRIMARY KEY, text TEXT, prompt_tokens INT, new_tokens INT)")
 
     def generate(self, messages: list[dict[str, str]], max_new_tokens: int) -> Generation:
-        key = hashlib.sha256(json.dumps([self.name, messages, max_new_tokens]).encode()).hexdigest()
+        key = hashlib.sha256(json.dumps([self._identity, messages, max_new_tokens]).encode()).hexdigest()
         row = self._db.execute("SELECT text, prompt_tokens, new_tokens FROM generations WHERE key = ?", (key,)).fetchone()
         if row:
             self.last = Generation(*row)

@@ -127,11 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     if args.model:
         settings = settings.model_copy(update={"model": args.model})
-    from app.generation import load_generator
+    from app.generation import generator_from_settings
     from index.embedder import Embedder
 
-    embedder = Embedder(settings.embedding_model, settings.embedding_batch_size)
-    generator = load_generator(settings.model, settings.cache_dir, settings.torch_threads)
+    embedder = Embedder.from_settings(settings)
+    generator = generator_from_settings(settings)
     with tempfile.TemporaryDirectory(prefix="ragqa-injection-") as tmp:
         report = measure(embedder, generator, settings, Path(tmp))
     print(markdown(report))

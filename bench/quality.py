@@ -287,10 +287,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench.quality") -
     if args.limit is not None:
         questions = random.Random(args.seed).sample(questions, min(args.limit, len(questions)))
 
-    from app.generation import load_generator  # heavy: after the arguments are known to be good
+    from app.generation import generator_from_settings  # heavy: after the arguments are known to be good
 
     embedder = Embedder.from_settings(settings)
-    generator = load_generator(settings.model, settings.cache_dir, settings.torch_threads)
+    generator = generator_from_settings(settings)
     if args.generation_cache:
         generator = CachedGenerator(generator, args.generation_cache)
     dump = DumpFile(args.dump) if args.dump else None

@@ -68,7 +68,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("folder", type=Path, nargs="?",
                         help="folder to index (default: xquad-en articles when present, else docs/)")
     parser.add_argument("--questions", type=Path, help="SQuAD-format questions (default: xquad-en's when present)")
-    parser.add_argument("--model", default="qwen2.5-coder-0.5b", help="RAGQA_MODEL of the served model")
+    parser.add_argument("--model", default=Settings().model, help="RAGQA_MODEL of the served model (default: the settings')")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients for the throughput test")
     parser.add_argument("--requests", type=int, default=16, help="answers per throughput run (each of 1 and N clients)")
     parser.add_argument("--samples", type=int, default=8, help="questions for the overhead and first-token tests")
@@ -190,13 +190,13 @@ def percentile(values: Sequence[float], q: float) -> float:
 def measure_overhead(client: httpx.Client, index_dir: Path, settings: Settings, questions: Sequence[str]) -> dict:
     """Per question: the server's /ask latency, then the same prompt's generate time in this process."""
     from app.answer import Answerer
-    from app.generation import load_generator
+    from app.generation import generator_from_settings
     from index.directory import IndexDirectory
     from index.embedder import Embedder
     from index.retrieval import Retriever
 
-    embedder = Embedder(settings.embedding_model, settings.embedding_batch_size)
-    generator = TimedGenerator(load_generator(settings.model, settings.cache_dir, settings.torch_threads))
+    embedder = Embedder.from_settings(settings)
+    generator = TimedGenerator(generator_from_settings(settings))
     index = IndexDirectory.open(index_dir, embedder.name)
     answerer = Answerer(Retriever(index, embedder, settings.retrieval_mode, settings.rrf_k), generator, settings)
     rows = []
@@ -273,13 +273,12 @@ def load_average() -> str:
 
 
 def run(args: argparse.Namespace) -> dict:
-    from app.model_files import model_directory
-
     folder, questions = pick_questions(args)
     if not folder.is_dir():
         raise SystemExit(f"error: {folder} is not a folder")
     settings = Settings().model_copy(update={"model": args.model})
-    model_directory(args.model, settings.cache_dir)  # the converted-weights cache is warm before any timed start
+    # Every cache (converted weights, int8 weights, ONNX embedder) is warm before any timed start.
+    subprocess.run([sys.executable, "-m", "app.prepare"], env={**os.environ, "RAGQA_MODEL": args.model}, check=True)
     results: dict = {"command": "python -m bench.serve " + " ".join(sys.argv[1:]), "model": args.model,
                      "folder": str(folder), "machine": f"{os.cpu_count()} CPUs, {platform.machine()}, "
                      f"Python {platform.python_version()}", "load_average_before": load_average()}

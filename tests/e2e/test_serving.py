@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
@@ -66,3 +67,22 @@ def test_a_full_queue_answers_503_with_retry_after_and_serves_the_rest(engine):
     for refused in (r for r in responses if r.status_code == 503):  # a refused streamed request too: plain JSON
         assert int(refused.headers["Retry-After"]) >= 1 and "waiting" in refused.json()["detail"]
     assert engine.post("/ask", json={"question": QUESTION}).status_code == 200
+
+
+def _nice_by_thread(pid: int) -> dict[int, int]:
+    """Each thread of `pid` and its nice value (field 19 of /proc/<pid>/task/<tid>/stat)."""
+    nice = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        fields = task.joinpath("stat").read_text().rsplit(")", 1)[1].split()
+        nice[int(task.name)] = int(fields[16])
+    return nice
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="per-thread priorities are read from Linux's /proc")
+def test_the_model_works_below_the_event_loops_priority(engine_server):
+    """The threads that embed and generate yield the CPU to the event loop, so light requests answer promptly."""
+    client, process = engine_server
+    assert client.post("/ask", json={"question": "How tall is the Varnholm lighthouse?"}).status_code == 200
+    nice = _nice_by_thread(process.pid)
+    assert nice[process.pid] == 0  # the main thread: uvicorn's event loop
+    assert sum(1 for tid, value in nice.items() if value == 10) >= 3  # loader's pools, generation, evidence workers
