@@ -34,7 +34,7 @@ class Answerer:
         self.generator = generator
         self.settings = settings
         # Requests wait for the model in a bounded queue, on the event loop (app/batching.py).
-        self.queue = GenerationQueue(generator, settings.batch_max_size, settings.queue_size, settings.queue_timeout_s,
+        self.queue = GenerationQueue(generator, settings.effective_batch_max_size, settings.queue_size, settings.queue_timeout_s,
                                      settings.worker_nice)
 
     def evidence(self, question: str, top_k: int) -> tuple[list[Hit], list[Hit]]:

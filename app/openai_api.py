@@ -3,7 +3,7 @@
 Two models are listed. `ragqa` (and any name other than the loaded model's) answers the last
 user message like `POST /ask`: retrieval, the grounded answer as the message content, and
 `citations`, `quote` and `abstained` as extra top-level fields. The loaded model's own name
-(`RAGQA_MODEL`, e.g. `qwen2.5-coder-0.5b`) completes the messages as given, with no retrieval:
+(`RAGQA_MODEL`, e.g. `qwen2.5-coder-1.5b`) completes the messages as given, with no retrieval:
 that is what makes one ragqa server the generator of others (`RAGQA_GENERATOR_URL`). Both go
 through the same generation queue, so their requests are batched together. Decoding is greedy
 whatever `temperature` says.

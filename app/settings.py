@@ -99,7 +99,17 @@ class Settings(BaseSettings):
         2.0, ge=0, description="How often the service checks whether an ingest run finished, to reload the index; 0: never.")
 
     # Serving the generator: the queue in front of it, and an optional remote OpenAI-compatible server.
-    batch_max_size: int = Field(8, ge=1, le=256, description="Most questions generated together in one batch.")
+    batch_max_size: int | None = Field(
+        None, ge=1, le=256,
+        description="Most questions generated together in one batch. Unset: 1 for a model on this machine's CPU "
+        "(its prefill already keeps every core busy, so batching only adds padding: bench/RESULTS.md), 8 for "
+        "RAGQA_GENERATOR_URL (the engine batches them).")
+
+    @property
+    def effective_batch_max_size(self) -> int:
+        if self.batch_max_size is not None:
+            return self.batch_max_size
+        return 8 if self.generator_url else 1
     queue_size: int = Field(32, ge=1, description="Most questions waiting for the model; more get 503 with Retry-After.")
     queue_timeout_s: float = Field(
         60.0, gt=0, description="Longest wait for the model before a question gets 503 with Retry-After."

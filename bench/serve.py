@@ -70,6 +70,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--questions", type=Path, help="SQuAD-format questions (default: xquad-en's when present)")
     parser.add_argument("--model", default=Settings().model, help="RAGQA_MODEL of the served model (default: the settings')")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients for the throughput test")
+    parser.add_argument("--batch-size", type=int, help="RAGQA_BATCH_MAX_SIZE of the server (default: the settings')")
     parser.add_argument("--requests", type=int, default=16, help="answers per throughput run (each of 1 and N clients)")
     parser.add_argument("--samples", type=int, default=8, help="questions for the overhead and first-token tests")
     parser.add_argument("--starts", type=int, default=3, help="server starts for the cold-start median")
@@ -286,7 +287,8 @@ def run(args: argparse.Namespace) -> dict:
         index_dir = Path(tmp) / "index"
         print(f"indexing {folder} ...", file=sys.stderr)
         ingest(folder, index_dir)
-        env = {"RAGQA_INDEX_DIR": str(index_dir), "RAGQA_MODEL": args.model, "RAGQA_BATCH_MAX_SIZE": str(args.clients),
+        env = {"RAGQA_INDEX_DIR": str(index_dir), "RAGQA_MODEL": args.model,
+               **({"RAGQA_BATCH_MAX_SIZE": str(args.batch_size)} if args.batch_size else {}),
                "RAGQA_QUEUE_SIZE": str(max(32, 2 * args.clients)), "RAGQA_QUEUE_TIMEOUT_S": "600",
                "RAGQA_INDEX_RELOAD_SECONDS": "0"}
         starts = []

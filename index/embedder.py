@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,7 @@ class Embedder:
         self.name = f"{name}@int8" if backend == "onnx-int8" else name  # what the index records
         self.batch_size = batch_size
         self.backend = backend
+        self._one_at_a_time = threading.Lock()
         self.model = None  # the SentenceTransformer, with the torch backend
         if backend == "torch":
             from sentence_transformers import SentenceTransformer  # heavy import: only when used
@@ -82,13 +84,16 @@ class Embedder:
         """(n, dimension) float32, each row L2-normalised, so inner product is cosine similarity."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        if self.model is None:
-            return self.encoder.encode(texts, self.batch_size)
-        vectors = self.model.encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        # One call at a time: each already uses every core, and many concurrent calls (a burst of
+        # /search requests) would only leave dozens of threads fighting the generator for the CPU.
+        with self._one_at_a_time:
+            if self.model is None:
+                return self.encoder.encode(texts, self.batch_size)
+            vectors = self.model.encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32)

@@ -7,6 +7,7 @@ so there a batch's answers are compared for what a user sees: each row answers i
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 
@@ -81,20 +82,34 @@ def test_reusing_the_shared_prompt_prefix_changes_no_answer(float_generator, set
     assert [g.text for g in generator.generate_batch(requests)] == with_prefix
 
 
+class GatedGenerator:
+    """The real generator, whose batches wait until the test opens the gate: the test, not the model's
+    speed, decides what is running and what is waiting when it looks."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.name, self.gate = inner, inner.name, threading.Event()
+
+    def generate_batch(self, requests):
+        assert self.gate.wait(60), "the test never opened the gate"
+        return self.inner.generate_batch(requests)
+
+
 def _queue(generator, **kwargs) -> GenerationQueue:
     options = {"batch_max_size": 8, "queue_size": 8, "queue_timeout_s": 60.0} | kwargs
     return GenerationQueue(generator, **options)
 
 
 def test_requests_that_wait_together_are_generated_as_one_batch_in_arrival_order(generator):
-    queue = _queue(generator, batch_max_size=2)
+    gated = GatedGenerator(generator)
+    queue = _queue(gated, batch_max_size=2)
 
     async def scenario():
         first = asyncio.create_task(queue.generate(_messages(*FACTS[0]), 4))
-        await asyncio.sleep(0.05)  # the first batch (of one) is running now
+        await asyncio.sleep(0.05)  # the first batch (of one) is running now, held at the gate
         waiting = [asyncio.create_task(queue.generate(_messages(q, p), 4)) for q, p in [FACTS[1], FACTS[2], FACTS[0]]]
         await asyncio.sleep(0.05)
         assert queue.depth == 3 and queue.running == 1
+        gated.gate.set()
         return await first, await asyncio.gather(*waiting)
 
     first, rest = asyncio.run(scenario())
@@ -106,7 +121,8 @@ def test_requests_that_wait_together_are_generated_as_one_batch_in_arrival_order
 
 
 def test_a_full_queue_refuses_at_once_and_a_long_wait_gives_up_with_retry_after(generator):
-    queue = _queue(generator, batch_max_size=1, queue_size=1, queue_timeout_s=0.2)
+    gated = GatedGenerator(generator)
+    queue = _queue(gated, batch_max_size=1, queue_size=1, queue_timeout_s=0.2)
 
     async def scenario():
         running = asyncio.create_task(queue.generate(_messages(*FACTS[0]), 12))
@@ -118,6 +134,7 @@ def test_a_full_queue_refuses_at_once_and_a_long_wait_gives_up_with_retry_after(
         with pytest.raises(OverloadedError, match="waited") as timed_out:
             await waiting
         assert queue.depth == 0, "a request that gave up leaves the queue"
+        gated.gate.set()
         await running
         later = await queue.generate(_messages(*FACTS[2]), 4)  # the queue still serves after refusing
         return full.value, timed_out.value, later
