@@ -111,6 +111,27 @@ def trim_to_new_words(answer: str, question: str) -> str:
     return answer[tokens[first].start():tokens[last].end()]
 
 
+_CLOSERS = {"(": ")", "[": "]", "{": "}"}
+
+
+def _closed(span: Span, text: str) -> Span:
+    """`span` extended over the closing brackets and backticks that its own openers wait for
+    ("`DELETE /documents/{id" → "`DELETE /documents/{id}`"): a word window ends at a word."""
+    needed = []
+    for char in text[span.start:span.end]:
+        if char in _CLOSERS:
+            needed.append(_CLOSERS[char])
+        elif needed and char == needed[-1]:
+            needed.pop()
+    if text[span.start:span.end].count("`") % 2:
+        needed.insert(0, "`")
+    end = span.end
+    while needed and end < len(text) and text[end] == needed[-1]:
+        needed.pop()
+        end += 1
+    return Span(span.passage, span.start, end)
+
+
 def answer_span(answer: str, question: str, passages: Sequence[Hit]) -> tuple[str, Span | None]:
     """The answer as the evidence words it stands for, trimmed of the question's own words.
 
@@ -119,6 +140,7 @@ def answer_span(answer: str, question: str, passages: Sequence[Hit]) -> tuple[st
     span = locate(answer, passages)
     if span is None:
         return answer, None
+    span = _closed(span, passages[span.passage].text)
     text = passages[span.passage].text[span.start:span.end]
     trimmed = trim_to_new_words(text, question)
     if trimmed != text:

@@ -35,6 +35,12 @@ def test_a_paraphrase_maps_onto_the_evidence_words_it_overlaps_most():
     assert locate("Marie Curie", evidence) is None  # the evidence does not say it: no span
 
 
+def test_a_paraphrased_command_keeps_its_closing_brackets_and_backticks():
+    evidence = [_hit(1, "To delete a document, send `DELETE /documents/{id}` with the document's id from `GET /documents`.")]
+    answer, _ = answer_span("Send a DELETE request to /documents/{id}", "How do I delete a document?", evidence)
+    assert answer == "send `DELETE /documents/{id}`"  # not the word window's "send `DELETE /documents/{id"
+
+
 def test_the_quote_is_the_sentence_that_holds_the_answer_with_document_offsets():
     document = "Season recap. The defense allowed 308 points. Kony Ealy had five sacks."
     start = document.index("The defense")
