@@ -6,6 +6,7 @@ so quotes and citations keep working on it unchanged.
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -14,6 +15,22 @@ import numpy as np
 from index.embedder import Embedder
 from index.types import Hit
 from ingest.chunking import sentence_spans
+
+_EMBEDDERS: dict[tuple, Embedder] = {}
+_EMBEDDERS_LOCK = threading.Lock()
+SENTENCE_BATCH = 4  # short texts of unequal length: small batches pad less (measured in bench/RESULTS.md)
+
+
+def sentence_embedder(settings, index_embedder: Embedder) -> Embedder:
+    """The embedder that ranks evidence sentences (`RAGQA_EVIDENCE_EMBEDDING_BACKEND`); loaded once per process."""
+    backend = settings.evidence_embedding_backend
+    if backend == "index" or backend == index_embedder.backend:
+        return index_embedder
+    key = (settings.embedding_model, backend, str(settings.cache_dir))
+    with _EMBEDDERS_LOCK:
+        if key not in _EMBEDDERS:
+            _EMBEDDERS[key] = Embedder(settings.embedding_model, SENTENCE_BATCH, backend, settings.cache_dir)
+        return _EMBEDDERS[key]
 
 
 def select_sentences(question: str, hits: Sequence[Hit], embedder: Embedder, count: int,

@@ -22,8 +22,8 @@ def main() -> int:
     try:
         embedder_dir = resolve_embedding_model(settings.embedding_model)
         generator_dir = model_directory(settings.model, settings.cache_dir)
-        if settings.embedding_backend != "torch":
-            Embedder.from_settings(settings)  # exports the ONNX model into the cache
+        for backend in {settings.embedding_backend, settings.evidence_embedding_backend} - {"torch", "index"}:
+            Embedder(settings.embedding_model, backend=backend, cache_dir=settings.cache_dir)  # exports it once
         if settings.model_precision == "int8":
             from app.quantization import load_int8_model
 

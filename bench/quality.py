@@ -124,7 +124,7 @@ class DumpFile(list):
 
 def record(question: Question, response: AskResponse, hits: Sequence[Hit], answerer: Answerer, top_k: int) -> dict:
     """One question's trace for error analysis (`--dump`)."""
-    evidence = select_sentences(question.question, hits[:top_k], answerer.retriever.embedder,
+    evidence = select_sentences(question.question, hits[:top_k], answerer.sentence_embedder,
                                 answerer.settings.evidence_sentences) if answerer.settings.evidence_sentences else []
     last = getattr(answerer.generator, "last", None)
     return {
@@ -298,6 +298,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench.quality") -
         "settings": {"model": settings.model, "top_k": args.top_k, "retrieval_mode": settings.retrieval_mode,
                      "chunk_tokens": settings.chunk_tokens, "abstain_threshold": settings.abstain_threshold,
                      "abstain_coverage_weight": settings.abstain_coverage_weight,
+                     "evidence_embedding_backend": settings.evidence_embedding_backend,
                      "max_new_tokens": settings.max_new_tokens},
         "data": {"questions": str(args.questions), "articles": str(args.articles),
                  "limit": args.limit, "seed": args.seed if args.limit is not None else None},

@@ -30,3 +30,18 @@ def test_a_question_in_the_documents_is_not_evidence_for_itself(embedder):
     hit = Hit(chunk_id=1, source="b.md", text=text, start=0, end=len(text), score=1, similarity=0.5)
     evidence = select_sentences("How do I bake bread?", [hit], embedder, 3)
     assert [e.text for e in evidence] == ["To bake bread, knead the dough and bake it at 220 degrees."]
+
+
+def test_sentences_are_ranked_by_the_int8_embedder_and_it_picks_the_same_sentence(embedder, settings):
+    from app.evidence import sentence_embedder
+
+    ranker = sentence_embedder(settings, embedder)
+    assert ranker is not embedder and ranker.name.endswith("@int8")  # the default: a faster copy of the same model
+    assert sentence_embedder(settings, embedder) is ranker  # loaded once per process
+    assert sentence_embedder(settings.model_copy(update={"evidence_embedding_backend": "index"}), embedder) is embedder
+    document = "The mill was built in 1790. It grinds rye and wheat. The miller is Jonas Berg. Bread is baked daily."
+    hit = Hit(chunk_id=3, source="mill.txt", text=document, start=0, end=len(document), score=1, similarity=0.5)
+    by_int8 = select_sentences("Who is the miller?", [hit], ranker, 4)
+    by_index = select_sentences("Who is the miller?", [hit], embedder, 4)
+    assert by_int8[0].text == by_index[0].text == "The miller is Jonas Berg."
+    assert abs(by_int8[0].similarity - by_index[0].similarity) < 0.05
