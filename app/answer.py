@@ -19,7 +19,7 @@ from app.grounding import (
     quote_of,
 )
 from app.metrics import record_answer
-from app.priority import lower_this_thread
+from app.priority import at_low_priority
 from app.schemas import AskResponse
 from app.settings import Settings
 from index.retrieval import Retriever
@@ -41,8 +41,7 @@ class Answerer:
     def evidence(self, question: str, top_k: int) -> tuple[list[Hit], list[Hit]]:
         """What the model is given (evidence sentences, or whole passages) and the chunks it came from.
         The sentences are ranked by `RAGQA_EVIDENCE_EMBEDDING_BACKEND` (int8 by default: 3x faster); with the
-        index's own embedder the question is embedded once for both. Runs in a worker thread."""
-        lower_this_thread(self.settings.worker_nice)
+        index's own embedder the question is embedded once for both."""
         question_vector = self.retriever.embedder.embed([question])[0]
         hits = self.retriever.search_by_vector(question, question_vector, top_k)
         if not self.settings.evidence_sentences:
@@ -57,7 +56,8 @@ class Answerer:
         """The answer; `on_text`, if given, receives the model's text in pieces as it is generated."""
         timings: dict[str, float] = {}
         started = time.perf_counter()
-        passages, cited = await to_thread.run_sync(self.evidence, question, top_k)
+        passages, cited = await to_thread.run_sync(at_low_priority, self.settings.worker_nice, self.evidence,
+                                                   question, top_k)
         timings["retrieval"] = _ms_since(started)
         if evidence_is_too_weak(question, passages, self.settings.abstain_threshold, self.settings.abstain_coverage_weight):
             # Nothing says anything close enough: answer that plainly, without spending time on the model.

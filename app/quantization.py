@@ -31,12 +31,12 @@ SCHEME = "int8-per-token-v1"
 class Int8Linear(torch.nn.Module):
     """`y = x W^T + b` with W int8 per output channel and x quantized per row; drop-in for `nn.Linear`."""
 
-    def __init__(self, in_features: int, out_features: int, bias: bool, device=None) -> None:
+    def __init__(self, in_features: int, out_features: int, bias: bool) -> None:
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        self.register_buffer("weight_int8", torch.empty(out_features, in_features, dtype=torch.int8, device=device))
-        self.register_buffer("weight_scale", torch.empty(out_features, dtype=torch.float32, device=device))
-        self.register_buffer("bias", torch.empty(out_features, dtype=torch.float32, device=device) if bias else None)
+        self.register_buffer("weight_int8", torch.empty(out_features, in_features, dtype=torch.int8))
+        self.register_buffer("weight_scale", torch.empty(out_features, dtype=torch.float32))
+        self.register_buffer("bias", torch.empty(out_features, dtype=torch.float32) if bias else None)
 
     @classmethod
     def from_linear(cls, linear: torch.nn.Linear) -> "Int8Linear":

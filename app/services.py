@@ -81,7 +81,6 @@ class ServiceLoader:
                                             self.settings.generator_api_key, self.settings.generator_timeout_s)
             else:  # both models at once: each load leaves a core idle part of the time
                 # transformers' lazy module is not safe to import from two threads at once: import it first.
-                import transformers  # noqa: F401
                 from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: F401
 
                 with ThreadPoolExecutor(1, thread_name_prefix="ragqa-load-embedder", initializer=lower_this_thread,

@@ -110,12 +110,6 @@ class Settings(BaseSettings):
         description="Most questions generated together in one batch. Unset: 1 for a model on this machine's CPU "
         "(its prefill already keeps every core busy, so batching only adds padding: bench/RESULTS.md), 8 for "
         "RAGQA_GENERATOR_URL (the engine batches them).")
-
-    @property
-    def effective_batch_max_size(self) -> int:
-        if self.batch_max_size is not None:
-            return self.batch_max_size
-        return 8 if self.generator_url else 1
     queue_size: int = Field(32, ge=1, description="Most questions waiting for the model; more get 503 with Retry-After.")
     queue_timeout_s: float = Field(
         60.0, gt=0, description="Longest wait for the model before a question gets 503 with Retry-After."
@@ -142,6 +136,13 @@ class Settings(BaseSettings):
     cors_origins: str = Field("", description="Comma-separated origins allowed by CORS; empty: CORS off.")
     log_questions: bool = Field(False, description="Log the question or query of each request.")
     api_key: SecretStr = Field(SecretStr(""), description="The key `ragqa ask --url` sends to a server (client side).")
+
+    @property
+    def effective_batch_max_size(self) -> int:
+        """RAGQA_BATCH_MAX_SIZE, or its default: 1 for a local CPU model, 8 for RAGQA_GENERATOR_URL."""
+        if self.batch_max_size is not None:
+            return self.batch_max_size
+        return 8 if self.generator_url else 1
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> "Settings":
