@@ -6,6 +6,7 @@ so quotes and citations keep working on it unchanged.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
@@ -16,6 +17,7 @@ from index.embedder import Embedder
 from index.types import Hit
 from ingest.chunking import sentence_spans
 
+log = logging.getLogger(__name__)
 _EMBEDDERS: dict[tuple, Embedder] = {}
 _EMBEDDERS_LOCK = threading.Lock()
 SENTENCE_BATCH = 4  # short texts of unequal length: small batches pad less (measured in bench/RESULTS.md)
@@ -29,7 +31,11 @@ def sentence_embedder(settings, index_embedder: Embedder) -> Embedder:
     key = (settings.embedding_model, backend, str(settings.cache_dir))
     with _EMBEDDERS_LOCK:
         if key not in _EMBEDDERS:
-            _EMBEDDERS[key] = Embedder(settings.embedding_model, SENTENCE_BATCH, backend, settings.cache_dir)
+            try:
+                _EMBEDDERS[key] = Embedder(settings.embedding_model, SENTENCE_BATCH, backend, settings.cache_dir)
+            except ValueError as exc:  # a model the ONNX export cannot reproduce: the ranking is only a speed-up
+                log.warning("ranking evidence with the index's embedder: %s", exc)
+                return index_embedder
         return _EMBEDDERS[key]
 
 

@@ -45,3 +45,24 @@ def test_sentences_are_ranked_by_the_int8_embedder_and_it_picks_the_same_sentenc
     by_index = select_sentences("Who is the miller?", [hit], embedder, 4)
     assert by_int8[0].text == by_index[0].text == "The miller is Jonas Berg."
     assert abs(by_int8[0].similarity - by_index[0].similarity) < 0.05
+
+
+def test_a_model_the_onnx_export_cannot_run_ranks_with_the_index_embedder(tmp_path, settings):
+    """A CLS-pooling model runs only with RAGQA_EMBEDDING_BACKEND=torch; the sentence ranking then uses it too."""
+    import json
+    import shutil
+
+    from app.evidence import sentence_embedder
+    from index.embedder import Embedder, resolve_embedding_model
+
+    model = tmp_path / "cls-model"
+    shutil.copytree(resolve_embedding_model(settings.embedding_model), model)
+    pooling = model / "1_Pooling" / "config.json"
+    config = json.loads(pooling.read_text()) | {"pooling_mode_mean_tokens": False, "pooling_mode_cls_token": True}
+    pooling.write_text(json.dumps(config))
+    custom = settings.model_copy(update={"embedding_model": str(model), "embedding_backend": "torch"})
+    index_embedder = Embedder.from_settings(custom)
+    assert sentence_embedder(custom, index_embedder) is index_embedder  # not an error the user cannot act on
+    hit = Hit(chunk_id=1, source="m.txt", text="The mill was built in 1790. The miller is Jonas Berg.", start=0, end=52,
+              score=1, similarity=0.5)
+    assert len(select_sentences("Who is the miller?", [hit], index_embedder, 2)) == 2
