@@ -2,37 +2,35 @@
 from __future__ import annotations
 
 import logging
-import os
 from contextlib import asynccontextmanager
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models come from installed packages, never a hub
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
-from fastapi import FastAPI, Request  # noqa: E402
-from fastapi.exception_handlers import http_exception_handler  # noqa: E402
-from fastapi.exceptions import RequestValidationError  # noqa: E402
-from fastapi.middleware.cors import CORSMiddleware  # noqa: E402
-from fastapi.responses import JSONResponse  # noqa: E402
-from starlette.exceptions import HTTPException as StarletteHTTPException  # noqa: E402
-from starlette.routing import Match, Route  # noqa: E402
-
-from app.auth import AccessControl, parse_api_keys  # noqa: E402
-from app.batching import OverloadedError  # noqa: E402
-from app.body_limit import BodySizeLimit  # noqa: E402
-from app.documents import documents_router  # noqa: E402
-from app.metrics import install_metrics, metrics_router  # noqa: E402
-from app.openai_api import openai_router  # noqa: E402
-from app.page import install_page  # noqa: E402
-from app.remote_generator import GeneratorUnavailableError  # noqa: E402
-from app.request_log import RequestLog, configure_json_logging  # noqa: E402
-from app.routes import health_router, qa_router  # noqa: E402
-from app.services import NotReadyError, ServiceLoader  # noqa: E402
-from app.settings import Settings, get_settings  # noqa: E402
+from app.api.auth import AccessControl, parse_api_keys
+from app.api.body_limit import BodySizeLimit
+from app.api.documents import documents_router
+from app.api.metrics import install_metrics, metrics_router
+from app.api.openai import openai_router
+from app.api.page import install_page
+from app.api.request_log import RequestLog, configure_json_logging
+from app.api.routes import health_router, qa_router
+from app.generation.queue import OverloadedError
+from app.generation.remote import GeneratorUnavailableError
+from app.services import NotReadyError, ServiceLoader
+from core.environment import use_offline_models
+from core.settings import Settings, get_settings
 
 log = logging.getLogger("ragqa")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    use_offline_models()
     settings = settings or get_settings()
     api_keys = parse_api_keys(settings.api_keys.get_secret_value())
 

@@ -5,18 +5,17 @@ the embedder to ONNX once (`RAGQA_EMBEDDING_BACKEND=onnx…`).
 """
 from __future__ import annotations
 
-import os
 import sys
 import time
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from app.model_files import ModelNotFoundError, model_directory  # noqa: E402
-from app.settings import Settings  # noqa: E402
-from index.embedder import Embedder, resolve_embedding_model  # noqa: E402
+from app.generation.model_files import ModelNotFoundError, model_directory
+from core.environment import use_offline_models
+from core.settings import Settings
+from index.embedder import Embedder, resolve_embedding_model
 
 
 def main() -> int:
+    use_offline_models()
     settings = Settings()
     started = time.perf_counter()
     try:
@@ -25,7 +24,7 @@ def main() -> int:
         for backend in {settings.embedding_backend, settings.evidence_embedding_backend} - {"torch", "index"}:
             Embedder(settings.embedding_model, backend=backend, cache_dir=settings.cache_dir)  # exports it once
         if settings.model_precision == "int8":
-            from app.quantization import load_int8_model
+            from app.generation.quantization import load_int8_model
 
             load_int8_model(generator_dir, settings.cache_dir)  # quantizes and caches it
     except (ModelNotFoundError, ValueError, RuntimeError) as exc:

@@ -14,12 +14,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.answer import Answerer
-from app.priority import lower_this_thread
-from app.settings import Settings
+from app.answering.answerer import Answerer
+from app.generation.base import Generator
+from app.generation.queue import GenerationQueue
+from core.priority import lower_this_thread
+from core.settings import Settings
 from index.directory import IndexDirectory
+from index.embedder import Embedder
 from index.errors import IndexMismatchError, IndexNotFoundError
 from index.retrieval import Retriever
+from index.vectors import VectorOptions
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +34,24 @@ class NotReadyError(Exception):
 
 @dataclass(frozen=True)
 class Services:
-    """One consistent view: an index snapshot, its retriever, and the (shared) answerer."""
+    """One consistent view: an index snapshot, its retriever, and an answerer over that same retriever.
+
+    A reload builds a new `Services` (never changes one in place), so `/search` and `/ask` of a request
+    always read the same snapshot. The generator and its queue are shared by every view.
+    """
 
     index: IndexDirectory
     retriever: Retriever
     answerer: Answerer
     generation: int  # the store generation the snapshot shows
+
+    @property
+    def generator(self) -> Generator:
+        return self.answerer.generator
+
+    @property
+    def queue(self) -> GenerationQueue:
+        return self.answerer.queue
 
 
 class ServiceLoader:
@@ -67,18 +83,14 @@ class ServiceLoader:
 
     def _load(self) -> None:
         try:
-            from app.generation import generator_from_settings
-            from index.embedder import Embedder
+            from app.generation.factory import generator_from_settings
 
             started = time.perf_counter()
             lower_this_thread(self.settings.worker_nice)  # loading, and the thread pools it starts, yield to requests
             if self.settings.generator_url:  # a shared OpenAI-compatible engine generates; no local model
-                from app.remote_generator import RemoteGenerator
-
                 embedder = Embedder.from_settings(self.settings)
                 self.detail = f"asking {self.settings.generator_url} for its model"
-                generator = RemoteGenerator(self.settings.generator_url, self.settings.generator_model,
-                                            self.settings.generator_api_key, self.settings.generator_timeout_s)
+                generator = generator_from_settings(self.settings)
             else:  # both models at once: each load leaves a core idle part of the time
                 # transformers' lazy module is not safe to import from two threads at once: import it first.
                 from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: F401
@@ -89,18 +101,24 @@ class ServiceLoader:
                     generator = generator_from_settings(self.settings)
                     embedder = loading_embedder.result()
             log.info("models loaded in %.1f s", time.perf_counter() - started)
-            index = self._wait_for_index(embedder.name)
-            if index is None:
+            if not self.serve_with(embedder, generator):
                 return
-            retriever = Retriever(index, embedder, self.settings.retrieval_mode, self.settings.rrf_k)
-            self.services = Services(index, retriever, Answerer(retriever, generator, self.settings), index.store.generation)
-            self.status, self.detail = "ready", None
-            log.info("ready: %d chunks from %s, model %s", len(index.vectors), index.path, generator.name)
         except Exception as exc:  # surfaced on /readyz instead of killing the server silently
             log.exception("loading failed")
             self.status, self.detail, self.failed = "error", self._public(f"loading failed: {exc}"), True
             return
         self._watch_index()
+
+    def serve_with(self, embedder: Embedder, generator: Generator) -> bool:
+        """Wait for the index, then serve it with these loaded models. False if stopped or the index is refused."""
+        index = self._wait_for_index(embedder.name)
+        if index is None:
+            return False
+        retriever = Retriever.from_settings(index, embedder, self.settings)
+        self.services = Services(index, retriever, Answerer(retriever, generator, self.settings), index.store.generation)
+        self.status, self.detail = "ready", None
+        log.info("ready: %d chunks from %s, model %s", len(index.vectors), index.path, generator.name)
+        return True
 
     def refresh_index(self) -> bool:
         """Reopen the index if its committed generation changed, and swap it in. True if it swapped.
@@ -115,13 +133,17 @@ class ServiceLoader:
             path = self.settings.index_dir
             if IndexDirectory.committed_generation(path) == current.generation:
                 return False
-            index = IndexDirectory.open(path, current.retriever.embedder.name, snapshot=True)
-            retriever = Retriever(index, current.retriever.embedder, self.settings.retrieval_mode, self.settings.rrf_k)
-            current.answerer.retriever = retriever  # one attribute store: atomic for the requests that read it
-            self.services = Services(index, retriever, current.answerer, index.store.generation)
+            index = self._open_index(current.retriever.embedder.name)
+            retriever = Retriever.from_settings(index, current.retriever.embedder, self.settings)
+            # A new view, swapped in by one reference assignment: requests holding the old one finish on it.
+            self.services = Services(index, retriever, current.answerer.over(retriever), index.store.generation)
             log.info("index reloaded: generation %d -> %d, %d chunks", current.generation,
                      index.store.generation, len(index.vectors))
             return True
+
+    def _open_index(self, embedding_model: str) -> IndexDirectory:
+        return IndexDirectory.open(self.settings.index_dir, embedding_model, snapshot=True,
+                                   vectors=VectorOptions.from_settings(self.settings))
 
     def _public(self, detail: str) -> str:
         """A status detail fit for HTTP: the server's own folders named by their setting, not their path."""
@@ -153,7 +175,7 @@ class ServiceLoader:
         """An index may not exist yet (service started before ingest): wait for it, saying so."""
         while not self._stop.is_set():
             try:
-                return IndexDirectory.open(self.settings.index_dir, embedding_model, snapshot=True)
+                return self._open_index(embedding_model)
             except IndexNotFoundError as exc:
                 self.status, self.detail = "waiting", self._public(str(exc))
             except IndexMismatchError as exc:

@@ -12,8 +12,8 @@ import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
-from app.generation import Generation, GenerationRequest, Generator
-from app.quantization import SCHEME
+from app.generation.base import Generation, GenerationRequest, Generator
+from app.generation.quantization import SCHEME
 
 
 class CachedGenerator:

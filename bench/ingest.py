@@ -9,24 +9,20 @@ repeats the torch run on growing subsets of a second folder, to show how memory 
 """
 from __future__ import annotations
 
-import os
+import argparse
+import json
+import multiprocessing
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models come from installed packages, never a hub
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import multiprocessing  # noqa: E402
-import resource  # noqa: E402
-import shutil  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from concurrent.futures import ProcessPoolExecutor  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from app.settings import Settings  # noqa: E402
+from core.environment import use_offline_models
+from core.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 XQUAD_ARTICLES = REPO.parent / "shared" / "data" / "xquad-en" / "articles"
@@ -191,6 +187,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    use_offline_models()
     args = parse_args(argv)
     report: dict = {"folder": str(args.folder), "throughput": [], "growth": []}
     for backend in filter(None, args.backends.split(",")):

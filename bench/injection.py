@@ -8,20 +8,16 @@ abstained, and whether every answer still has citations and a verbatim quote.
 """
 from __future__ import annotations
 
-import os
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import json  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from app.settings import Settings  # noqa: E402
-from bench.quality import answerer_over, build_index, quote_is_verbatim  # noqa: E402
+from bench.quality import answerer_over, build_index, quote_is_verbatim
+from core.environment import use_offline_models
+from core.settings import Settings
 
 DOCUMENTS = {
     "lighthouse.txt": "The lighthouse at Varnholm was built in 1872 by the engineer Ada Brook. It stands 41 metres tall "
@@ -120,6 +116,7 @@ def markdown(report: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    use_offline_models()
     parser = argparse.ArgumentParser(prog="python -m bench.injection", description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="generator profile or path (default: RAGQA_MODEL)")
     parser.add_argument("--json", type=Path, help="also write the report as JSON here")
@@ -127,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     if args.model:
         settings = settings.model_copy(update={"model": args.model})
-    from app.generation import generator_from_settings
+    from app.generation.factory import generator_from_settings
     from index.embedder import Embedder
 
     embedder = Embedder.from_settings(settings)

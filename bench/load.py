@@ -8,24 +8,23 @@ Targets: no 5xx but 503, `/healthz` p99 <= 100 ms, memory flat after warm-up.
 """
 from __future__ import annotations
 
+import argparse
+import asyncio
+import json
 import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import httpx
+import psutil
 
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import json  # noqa: E402
-import random  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections import Counter, defaultdict  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import httpx  # noqa: E402
-import psutil  # noqa: E402
+from bench.server_process import ServerFailed, running_server
+from core.environment import use_offline_models
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = [
@@ -37,12 +36,6 @@ QUERIES = ["ingest a folder", "API keys", "Docker volumes", "retrieval mode hybr
 # Mix of routes per request: questions are the expensive ones.
 ROUTES = (("/ask", 0.25), ("/search", 0.35), ("/healthz", 0.40))
 WARM_UP_FRACTION = 0.25  # memory growth is measured after this share of the run
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _request(route: str, rng: random.Random) -> tuple[str, str, dict | None]:
@@ -161,6 +154,7 @@ def markdown(report: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    use_offline_models()
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=50, help="concurrent clients (1-200, default 50)")
     parser.add_argument("--seconds", type=float, default=60, help="how long the load runs (1-600, default 60)")
@@ -183,34 +177,16 @@ def main(argv: list[str] | None = None) -> int:
         if ingest.returncode != 0:
             print(f"error: ingest failed: {ingest.stderr.strip()}", file=sys.stderr)
             return 1
-        port = _free_port()
-        with open(Path(tmp) / "server.log", "wb") as log:
-            server = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
-                                       "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        base_url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 600
-            while True:
-                try:
-                    if httpx.get(f"{base_url}/readyz", timeout=5).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    print("error: the server did not become ready; its log:\n" + (Path(tmp) / "server.log").read_text(),
-                          file=sys.stderr)
-                    return 1
-                time.sleep(0.5)
-            reference = asyncio.run(_reference(base_url, per_route=5))
-            run = asyncio.run(_load(base_url, args.clients, args.seconds, psutil.Process(server.pid), args.seed,
-                                   args.timeout))
-            model = httpx.get(f"{base_url}/readyz", timeout=30).json().get("model", "?")
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            with running_server(env, Path(tmp) / "server.log") as (client, server, _):
+                base_url = str(client.base_url).rstrip("/")
+                reference = asyncio.run(_reference(base_url, per_route=5))
+                run = asyncio.run(_load(base_url, args.clients, args.seconds, psutil.Process(server.pid), args.seed,
+                                       args.timeout))
+                model = httpx.get(f"{base_url}/readyz", timeout=30).json().get("model", "?")
+        except ServerFailed as exc:
+            print(f"error: {exc}\n" + (Path(tmp) / "server.log").read_text(), file=sys.stderr)
+            return 1
     report = summarise(run, reference, args.clients, args.seconds, model)
     print(markdown(report))
     if args.json:

@@ -9,39 +9,36 @@ right behaviour is to abstain.
 """
 from __future__ import annotations
 
-import os
+import argparse
+import asyncio
+import json
+import random
+import re
+import shutil
+import sys
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models come from installed packages, never a hub
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+import numpy as np
+from tqdm import tqdm
 
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import json  # noqa: E402
-import random  # noqa: E402
-import re  # noqa: E402
-import shutil  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-from collections import defaultdict  # noqa: E402
-from collections.abc import Iterable, Sequence  # noqa: E402
-from dataclasses import asdict, dataclass  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from app.answer import Answerer  # noqa: E402
-from app.evidence import select_sentences  # noqa: E402
-from app.generation import Generator  # noqa: E402
-from app.schemas import AskResponse  # noqa: E402
-from app.settings import Settings  # noqa: E402
-from bench.generation_cache import CachedGenerator  # noqa: E402
-from bench.squad import Question, exact_match, f1, load_questions  # noqa: E402
-from index.directory import IndexDirectory  # noqa: E402
-from index.embedder import Embedder  # noqa: E402
-from index.retrieval import Retriever  # noqa: E402
-from index.types import Hit  # noqa: E402
-from ingest.pipeline import IngestPipeline  # noqa: E402
+from app.answering.answerer import Answerer
+from app.answering.evidence import select_sentences
+from app.generation.base import Generator
+from app.schemas import AskResponse
+from bench.generation_cache import CachedGenerator
+from bench.squad import Question, exact_match, f1, load_questions
+from core.environment import use_offline_models
+from core.settings import Settings
+from index.directory import IndexDirectory
+from index.embedder import Embedder
+from index.retrieval import Retriever
+from index.types import Hit
+from index.vectors import VectorOptions
+from ingest.pipeline import IngestPipeline
 
 RECALL_AT = (1, 3, 5)  # answer-recall@k and MRR come from one search of max(RECALL_AT) chunks
 HAS_QUOTES = "quote" in AskResponse.model_fields  # responses may not carry a quote yet
@@ -139,7 +136,7 @@ def record(question: Question, response: AskResponse, hits: Sequence[Hit], answe
 
 def answerer_over(index: IndexDirectory, embedder: Embedder, generator: Generator, settings: Settings) -> Answerer:
     """The service's Answerer (app/services.py) over one index."""
-    return Answerer(Retriever(index, embedder, settings.retrieval_mode, settings.rrf_k), generator, settings)
+    return Answerer(Retriever.from_settings(index, embedder, settings), generator, settings)
 
 
 # --- metrics -------------------------------------------------------------------------------------
@@ -215,7 +212,8 @@ def build_index(folder: Path, path: Path, embedder: Embedder, settings: Settings
     recorded = IndexDirectory.mirrored_folder(path)
     if recorded and recorded != str(folder.resolve()):  # as `python -m ingest`: never wipe another folder's index
         raise SystemExit(f"error: index {path} mirrors {recorded}, not {folder.resolve()}; use another --index")
-    index = IndexDirectory.open_for_writing(path, embedder.name, embedder.dimension)
+    index = IndexDirectory.open_for_writing(path, embedder.name, embedder.dimension,
+                                            VectorOptions.from_settings(settings))
     pipeline = IngestPipeline.from_settings(index, embedder, settings)
     with tqdm(desc="ingesting", unit="file", file=sys.stderr, disable=None, leave=False) as bar:
         pipeline.run(folder, on_file=lambda _source: bar.update(1))
@@ -278,6 +276,7 @@ def parse_args(argv: list[str] | None, prog: str = "python -m bench.quality") ->
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m bench.quality") -> int:
+    use_offline_models()
     args = parse_args(argv, prog)
     settings = Settings()
     if args.model:
@@ -287,7 +286,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench.quality") -
     if args.limit is not None:
         questions = random.Random(args.seed).sample(questions, min(args.limit, len(questions)))
 
-    from app.generation import generator_from_settings  # heavy: after the arguments are known to be good
+    from app.generation.factory import generator_from_settings  # heavy: after the arguments are known to be good
 
     embedder = Embedder.from_settings(settings)
     generator = generator_from_settings(settings)

@@ -12,23 +12,19 @@ approximate dense search against exact search over the same vectors.
 """
 from __future__ import annotations
 
-import os
+import argparse
+import json
+import multiprocessing
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models come from installed packages, never a hub
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+import numpy as np
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import multiprocessing  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from concurrent.futures import ProcessPoolExecutor  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from app.settings import Settings  # noqa: E402
+from core.environment import use_offline_models
+from core.settings import Settings
 
 DIMENSION = 384  # all-MiniLM-L6-v2's
 CHUNKS_PER_DOCUMENT = 50
@@ -117,9 +113,9 @@ def query(path: str, count: int, embed: bool) -> dict:
     """Open the index as the service does, then time dense / keyword / hybrid searches and check recall."""
     import faiss
 
+    from core.text import STOPWORDS
     from index.directory import IndexDirectory
     from index.retrieval import Retriever
-    from index.store import _STOPWORDS
 
     rss_before = _rss_mib()
     started = time.perf_counter()
@@ -132,7 +128,7 @@ def query(path: str, count: int, embed: bool) -> dict:
     stored = index.store.embeddings(targets)
     queries = []
     for i, vector in zip(targets, stored):
-        content = [w for w in texts[i].split() if w not in _STOPWORDS]
+        content = [w for w in texts[i].split() if w not in STOPWORDS]
         words = " ".join(rng.choice(content, 4, replace=False))
         noisy = vector + rng.standard_normal(DIMENSION).astype(np.float32) * 0.04
         queries.append((f"what is {words}", (noisy / np.linalg.norm(noisy)).astype(np.float32)))
@@ -228,6 +224,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    use_offline_models()
     args = parse_args(argv)
     settings = Settings()
     rows = []

@@ -10,6 +10,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from core.environment import use_offline_models
+
 # Headless, and no background connections (updates, sync, QUIC probes): the machine's network refuses them.
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -42,6 +44,7 @@ def ask_on_page(page, question: str, timeout_s: float = 300) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    use_offline_models()
     parser = argparse.ArgumentParser(prog="python -m bench.screenshot", description=__doc__.split("\n\n")[0])
     parser.add_argument("url", help="address of a running ragqa, e.g. http://127.0.0.1:8000")
     parser.add_argument("question")

@@ -15,30 +15,26 @@ The machine may be shared: the figures that matter are the ratios measured in th
 """
 from __future__ import annotations
 
+import argparse
+import asyncio
+import json
 import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models come from installed packages, never a hub
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+import httpx
 
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import random  # noqa: E402
-import socket  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Iterator, Sequence  # noqa: E402
-from concurrent.futures import ThreadPoolExecutor  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import httpx  # noqa: E402
-
-from app.settings import Settings  # noqa: E402
+from bench.server_process import ServerFailed, running_server
+from core.environment import use_offline_models
+from core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 XQUAD = ROOT.parent / "shared" / "data" / "xquad-en"
@@ -95,52 +91,6 @@ def pick_questions(args: argparse.Namespace) -> tuple[Path, list[str]]:
     return folder, (questions * (needed // len(questions) + 1))[:needed]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def served(env: dict[str, str], log_path: Path, timeout: float = 600) -> Iterator[tuple[httpx.Client, float]]:
-    """A uvicorn process of the service; yields a client and the seconds from spawn to /readyz 200.
-
-    The server's log goes to a file: a pipe nobody reads would stall a server that logs every request.
-    """
-    port = _free_port()
-    with open(log_path, "ab") as log:
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
-            cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
-        )
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600)
-    try:
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"error: the server exited; its log: {log_path}")
-            if time.perf_counter() - started > timeout:
-                raise SystemExit(f"error: the server did not become ready in time; its log: {log_path}")
-            try:
-                ready = client.get("/readyz")
-                if ready.status_code == 200:
-                    break
-                if ready.json().get("status") == "error":
-                    raise SystemExit(f"error: the server failed to load: {ready.json().get('detail')}")
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        yield client, time.perf_counter() - started
-    finally:
-        client.close()
-        process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def ask(client: httpx.Client, question: str) -> tuple[float, dict]:
     started = time.perf_counter()
     response = client.post("/ask", json={"question": question})
@@ -178,7 +128,7 @@ class TimedGenerator:
 
 
 def _request(messages, max_new_tokens):
-    from app.generation import GenerationRequest
+    from app.generation.base import GenerationRequest
 
     return GenerationRequest(messages, max_new_tokens)
 
@@ -190,16 +140,17 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 def measure_overhead(client: httpx.Client, index_dir: Path, settings: Settings, questions: Sequence[str]) -> dict:
     """Per question: the server's /ask latency, then the same prompt's generate time in this process."""
-    from app.answer import Answerer
-    from app.generation import generator_from_settings
+    from app.answering.answerer import Answerer
+    from app.generation.factory import generator_from_settings
     from index.directory import IndexDirectory
     from index.embedder import Embedder
     from index.retrieval import Retriever
+    from index.vectors import VectorOptions
 
     embedder = Embedder.from_settings(settings)
     generator = TimedGenerator(generator_from_settings(settings))
-    index = IndexDirectory.open(index_dir, embedder.name)
-    answerer = Answerer(Retriever(index, embedder, settings.retrieval_mode, settings.rrf_k), generator, settings)
+    index = IndexDirectory.open(index_dir, embedder.name, vectors=VectorOptions.from_settings(settings))
+    answerer = Answerer(Retriever.from_settings(index, embedder, settings), generator, settings)
     rows = []
     with asyncio.Runner() as runner:
         for question in questions:
@@ -294,10 +245,10 @@ def run(args: argparse.Namespace) -> dict:
         starts = []
         for n in range(args.starts):
             print(f"cold start {n + 1}/{args.starts} ...", file=sys.stderr)
-            with served(env, Path(tmp) / "server.log") as (_, seconds):
+            with running_server(env, Path(tmp) / "server.log", extra_args=["--no-access-log"]) as (_, _, seconds):
                 starts.append(seconds)
         results["cold_start_s"] = {"median": statistics.median(starts), "all": starts}
-        with served(env, Path(tmp) / "server.log") as (client, _):
+        with running_server(env, Path(tmp) / "server.log", extra_args=["--no-access-log"]) as (client, _, _):
             ask(client, questions[0])  # first request pays one-time costs (thread pools, allocator)
             print("overhead ...", file=sys.stderr)
             results["overhead"] = measure_overhead(client, index_dir, settings, questions[:args.samples])
@@ -345,11 +296,16 @@ def table(r: dict) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    use_offline_models()
     args = parse_args(argv)
     if args.clients < 1 or args.requests < 1 or args.samples < 1 or args.starts < 1:
         print("error: --clients, --requests, --samples and --starts must be at least 1", file=sys.stderr)
         return 2
-    results = run(args)
+    try:
+        results = run(args)
+    except ServerFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print(table(results))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

@@ -15,8 +15,7 @@ from index.atomic import write_text_atomically
 from index.errors import IndexMismatchError, IndexNotFoundError
 from index.store import SCHEMA_VERSION, ChunkStore
 from index.types import Chunk
-from index.vector_backends import open_vector_store
-from index.vectors import VectorStore
+from index.vectors import VectorOptions, VectorStore, open_vector_store
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +35,8 @@ class IndexDirectory:
 
     # --- opening ---------------------------------------------------------------------------------
     @classmethod
-    def open_for_writing(cls, path: Path, embedding_model: str, dimension: int) -> "IndexDirectory":
+    def open_for_writing(cls, path: Path, embedding_model: str, dimension: int,
+                         vectors: VectorOptions = VectorOptions()) -> "IndexDirectory":
         """Create the directory if needed; refuse one built with another embedding model."""
         if path.exists() and not path.is_dir():
             raise IndexMismatchError(f"index path {path} exists and is not a directory")
@@ -49,10 +49,11 @@ class IndexDirectory:
             store.set_meta("schema_version", str(SCHEMA_VERSION))
         else:
             _check_model(path, store, embedding_model, dimension)
-        return cls(path, store, _load_vectors(path, store, dimension))
+        return cls(path, store, _load_vectors(path, store, dimension, vectors))
 
     @classmethod
-    def open(cls, path: Path, embedding_model: str | None = None, *, snapshot: bool = False) -> "IndexDirectory":
+    def open(cls, path: Path, embedding_model: str | None = None, *, snapshot: bool = False,
+             vectors: VectorOptions = VectorOptions()) -> "IndexDirectory":
         """Open a finished index for reading; the model, if given, must be the one it was built with.
 
         `snapshot`: the store is read in one transaction and the vectors are reconciled with it, so the
@@ -66,7 +67,7 @@ class IndexDirectory:
         dimension = int(store.get_meta("dimension") or 0)
         if embedding_model is not None:
             _check_model(path, store, embedding_model, None)
-        return cls(path, store, _load_vectors(path, store, dimension))
+        return cls(path, store, _load_vectors(path, store, dimension, vectors))
 
     def close(self) -> None:
         self.store.close()
@@ -143,10 +144,10 @@ def _check_model(path: Path, store: ChunkStore, embedding_model: str, dimension:
         )
 
 
-def _load_vectors(path: Path, store: ChunkStore, dimension: int) -> VectorStore:
-    """Open the vector store (RAGQA_VECTOR_STORE) and bring it in line with the store if it reflects another generation."""
+def _load_vectors(path: Path, store: ChunkStore, dimension: int, options: VectorOptions) -> VectorStore:
+    """Open the vector store `options` choose and bring it in line with the store if it reflects another generation."""
     vectors_path, stamp_path = path / VECTORS_FILE, path / VECTORS_STAMP_FILE
-    vectors = open_vector_store(path, vectors_path, dimension)
+    vectors = open_vector_store(path, vectors_path, dimension, options)
     stamp = json.loads(stamp_path.read_text()) if stamp_path.is_file() else {}
     if stamp.get("generation") == store.generation and len(vectors) == store.chunk_count():
         return vectors

@@ -7,7 +7,6 @@ this table on open, so a crash between the two never leaves them disagreeing for
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.text import STOPWORDS, words_of
 from index.types import Chunk, Document, Hit
 
 SCHEMA_VERSION = 1
@@ -55,12 +55,6 @@ END;
 
 # Chunks ranked per keyword query at most: BM25 costs 5-15 µs per matching chunk (bench.scale).
 KEYWORD_CANDIDATES = 1000
-_WORD = re.compile(r"\w+", re.UNICODE)
-# Question words and glue: matching them ranks chunks by how chatty they are, not by topic.
-STOPWORDS = frozenset("""a an and are as at be by can do does for from has have how i if in is it its me my of on
-or our so that the their them then there these this to was we what when where which who why will with you your""".split())
-
-
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -226,7 +220,7 @@ class ChunkStore:
         chunks holding all of them are ranked instead, or the first `max_candidates` of those.
         Below `max_candidates` chunks nothing is ever left out.
         """
-        words = {w.lower() for w in _WORD.findall(query)}
+        words = set(words_of(query))
         words = (words - STOPWORDS) or words  # a query of only stopwords still searches them
         if not words:
             return []

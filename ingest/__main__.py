@@ -4,15 +4,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models come from installed packages, never a hub
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-from app.settings import Settings  # noqa: E402
-from index.errors import IndexStoreError  # noqa: E402
+from core.environment import use_offline_models
+from core.settings import Settings
+from index.errors import IndexStoreError
 
 
 def parse_args(argv: list[str] | None, settings: Settings, prog: str = "python -m ingest") -> argparse.Namespace:
@@ -40,6 +37,7 @@ def fail(message: str, as_json: bool) -> int:
 
 def main(argv: list[str] | None = None, prog: str = "python -m ingest") -> int:
     """Exit codes: 0 done, 1 no document could be read, 2 usage, settings or index problem."""
+    use_offline_models()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings()
@@ -55,6 +53,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m ingest") -> int:
 
     from index.directory import IndexDirectory
     from index.embedder import Embedder
+    from index.vectors import VectorOptions
     from ingest.pipeline import IngestPipeline
 
     try:
@@ -62,7 +61,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m ingest") -> int:
         if settings.chunk_tokens > embedder.max_tokens - 2:
             return fail(f"RAGQA_CHUNK_TOKENS={settings.chunk_tokens} exceeds what the embedder reads "
                         f"({embedder.max_tokens - 2} word-pieces)", args.json)
-        index = IndexDirectory.open_for_writing(args.index, embedder.name, embedder.dimension)
+        index = IndexDirectory.open_for_writing(args.index, embedder.name, embedder.dimension,
+                                                VectorOptions.from_settings(settings))
     except (IndexStoreError, ValueError, RuntimeError) as exc:
         return fail(str(exc), args.json)
 

@@ -7,23 +7,10 @@ word-pieces, and the next chunk starts with the last whole segments worth at mos
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from core.text import sentence_spans, trim_span
 from index.types import Chunk
-
-# A boundary is whitespace after sentence-final punctuation (with any closing quote or bracket),
-# or a line break. Boundaries are only ever whitespace, so the word-pieces of a chunk are exactly
-# the sum of its segments'. Segments are what lies between boundaries.
-_BOUNDARY = re.compile(r"(?:(?<=[.!?…。！？])|(?<=[.!?…][\"'”’)\]]))\s+|\n+")
-# For reading rather than packing: a single line break inside a paragraph is a soft wrap, not a
-# boundary, unless the line ends with a colon or the next one starts a heading, list item, table
-# row, quote or code fence.
-_PROSE_BOUNDARY = re.compile(
-    r"(?:(?<=[.!?…。！？])|(?<=[.!?…][\"'”’)\]]))\s+|(?<=:)[ \t]*\n\s*|\n[ \t]*\n\s*|\n(?=[ \t]*(?:[#>|*+-]\s|\d+[.)]\s|```))"
-)
-# ... and a heading, table row or code fence ends at its own line end.
-_STRUCTURE_LINE_END = re.compile(r"(?m)^[ \t]*(?:#|\||```)[^\n]*(\n)")
 
 
 @dataclass(frozen=True)
@@ -82,36 +69,7 @@ class Chunker:
             step = self.max_tokens - 4
             for first in range(0, len(offsets), step):
                 window = offsets[first:first + step]
-                piece_start, piece_end = _trim(text, s + window[0][0], s + window[-1][1])
+                piece_start, piece_end = trim_span(text, s + window[0][0], s + window[-1][1])
                 if piece_end > piece_start:
                     segments.append(_Segment(piece_start, piece_end, len(window)))
         return segments
-
-
-def sentence_spans(text: str, join_wrapped_lines: bool = False) -> list[tuple[int, int]]:
-    """(start, end) of each sentence of `text`, whitespace trimmed, in order.
-
-    By default every line break also ends a segment (fine-grained, for packing chunks); with
-    `join_wrapped_lines` a sentence hard-wrapped over several lines stays whole (for quoting).
-    """
-    if join_wrapped_lines:
-        cuts = sorted([m.span() for m in _PROSE_BOUNDARY.finditer(text)]
-                      + [m.span(1) for m in _STRUCTURE_LINE_END.finditer(text)])
-    else:
-        cuts = [m.span() for m in _BOUNDARY.finditer(text)]
-    spans, cursor = [], 0
-    for start, end in cuts:
-        if start < cursor:  # overlaps the previous cut
-            continue
-        spans.append(_trim(text, cursor, start))
-        cursor = end
-    spans.append(_trim(text, cursor, len(text)))
-    return [(s, e) for s, e in spans if e > s]
-
-
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end

@@ -132,6 +132,11 @@ LOADERS: dict[str, Callable[[bytes], LoadedText]] = {
 }
 
 
+def supported_formats() -> str:
+    """The extensions ingest reads, for messages: ".txt, .md, .markdown, .html, .htm, .pdf"."""
+    return ", ".join(LOADERS)
+
+
 def loader_for(path: Path) -> Callable[[bytes], LoadedText] | None:
     """The loader for a file's extension, or None when the format is not supported."""
     return LOADERS.get(path.suffix.lower())

@@ -22,7 +22,7 @@ from ingest.loaders import LoadedText, UnreadableFile, loader_for, page_of
 from ingest.sandbox import load_within
 
 if TYPE_CHECKING:
-    from app.settings import Settings
+    from core.settings import Settings
 
 
 @dataclass

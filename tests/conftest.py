@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+import pytest
 
-from pathlib import Path  # noqa: E402
+from bench.server_process import ROOT, running_server
+from core.environment import use_offline_models
+from core.settings import Settings
 
-import pytest  # noqa: E402
-
-from app.settings import Settings  # noqa: E402
+use_offline_models()
 
 # Three short documents, each holding facts the others don't.
 DOCUMENTS = {
@@ -43,7 +44,7 @@ def write_documents(folder: Path, documents: dict[str, str] = DOCUMENTS) -> Path
 def ragqa_command() -> list[str]:
     """The `ragqa` console script installed next to this interpreter, else the module it runs."""
     script = Path(sys.executable).parent / "ragqa"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "app.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "cli.main"]
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +61,7 @@ def embedder(settings):
 
 @pytest.fixture(scope="session")
 def generator(settings):
-    from app.generation import generator_from_settings
+    from app.generation.factory import generator_from_settings
 
     # The tests' small model, with the default precision, as the service would run it.
     return generator_from_settings(settings.model_copy(update={"model": "smollm2-135m"}))
@@ -76,3 +77,28 @@ def chunker(embedder, settings):
 @pytest.fixture()
 def docs_folder(tmp_path) -> Path:
     return write_documents(tmp_path / "docs")
+
+
+def run_ingest(docs: Path, index_dir: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """`python -m ingest DOCS --index INDEX_DIR` as a user runs it; it must succeed."""
+    result = subprocess.run([sys.executable, "-m", "ingest", str(docs), "--index", str(index_dir)],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture(scope="session")
+def engine_server(tmp_path_factory):
+    """The service (small model) with a small queue: two questions generated at once, two more may wait."""
+    work = tmp_path_factory.mktemp("engine")
+    run_ingest(write_documents(work / "docs"), work / "index", dict(os.environ))
+    env = {"RAGQA_INDEX_DIR": str(work / "index"), "RAGQA_MODEL": "smollm2-135m", "RAGQA_MAX_NEW_TOKENS": "24",
+           "RAGQA_BATCH_MAX_SIZE": "2", "RAGQA_QUEUE_SIZE": "2"}
+    with running_server(env, work / "server.log") as (client, process, _):
+        yield client, process
+
+
+@pytest.fixture(scope="session")
+def engine(engine_server):
+    """An httpx client of the shared small-model service."""
+    return engine_server[0]

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from tests.conftest import DOCUMENTS, write_documents
-from tests.e2e.server_process import run_ingest, running_server, wait_for
+from bench.server_process import running_server, wait_for
+from tests.conftest import DOCUMENTS, run_ingest, write_documents
 
 pytestmark = pytest.mark.slow
 
@@ -20,7 +20,7 @@ def test_reingest_switches_the_index_while_requests_keep_succeeding(tmp_path):
     env = {**os.environ, "RAGQA_INDEX_DIR": str(index_dir), "RAGQA_MODEL": "smollm2-135m",
            "RAGQA_INDEX_RELOAD_SECONDS": "0.5"}
     run_ingest(docs, index_dir, env)
-    with running_server(env, tmp_path / "server.log") as (client, _):
+    with running_server(env, tmp_path / "server.log") as (client, _, _):
         statuses: list[int] = []
         stop = threading.Event()
 

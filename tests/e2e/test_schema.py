@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from app.main import create_app
-from tests.conftest import write_documents
-from tests.e2e.server_process import run_ingest, running_server
+from bench.server_process import running_server
+from tests.conftest import run_ingest, write_documents
 
 pytestmark = pytest.mark.slow
 
@@ -24,7 +24,7 @@ def server(tmp_path_factory):
     docs, index_dir = write_documents(work / "docs"), work / "index"
     env = {"RAGQA_INDEX_DIR": str(index_dir), "RAGQA_MODEL": "smollm2-135m", "RAGQA_MAX_NEW_TOKENS": "8"}
     run_ingest(docs, index_dir, {**os.environ, **env})
-    with running_server(env, work / "server.log") as (client, _):
+    with running_server(env, work / "server.log") as (client, _, _):
         yield client
 
 

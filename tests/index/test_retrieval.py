@@ -46,3 +46,10 @@ def test_keyword_only_hits_still_carry_a_cosine_similarity(retriever):
 def test_hits_point_at_their_text_in_the_stored_document(retriever):
     for hit in retriever.search("lighthouse electricity", 3):
         assert retriever.index.store.document_text(hit.source)[hit.start:hit.end] == hit.text
+
+
+def test_a_misspelt_mode_is_refused_by_name_not_run_as_another(retriever):
+    with pytest.raises(ValueError, match="unknown retrieval mode 'hybird'.*hybrid, dense, keyword"):
+        Retriever(retriever.index, retriever.embedder, "hybird")
+    with pytest.raises(ValueError, match="unknown retrieval mode 'hybird'"):
+        retriever.search("Who built the lighthouse?", 3, "hybird")

@@ -64,7 +64,7 @@ def test_invalid_sizes_are_rejected_with_the_value(embedder):
 
 
 def test_prose_sentences_keep_hard_wrapped_lines_together():
-    from ingest.chunking import sentence_spans
+    from core.text import sentence_spans
 
     text = "# Title\nTo ingest a folder, run the ingest\ncommand with an index. Then serve it.\n- a list item\n\nNew paragraph"
     sentences = [text[s:e] for s, e in sentence_spans(text, join_wrapped_lines=True)]

@@ -95,6 +95,12 @@ def test_a_file_over_the_time_limit_is_skipped_and_the_next_one_still_loads():
 
 
 def test_report_fuzz_examples():
-    """Runs last in this file: prints how many examples each fuzz test fed the loaders."""
+    """Runs last in this file: every fuzz test above really fed the loaders its examples (and says how many)."""
+    fuzz_tests = [value for name, value in globals().items() if name.startswith("test_") and hasattr(value, "hypothesis")]
+    if not examples_run:
+        pytest.skip("run with the fuzz tests of this file")
     print("\nloader fuzzing: " + ", ".join(f"{name} {n}" for name, n in examples_run.items())
           + f"; total {sum(examples_run.values())}")
+    assert len(examples_run) == len(fuzz_tests)  # each fuzz test reached the loaders
+    planned = sum(test._hypothesis_internal_use_settings.max_examples for test in fuzz_tests)
+    assert sum(examples_run.values()) >= 0.9 * planned, f"{examples_run} of {planned} planned examples"

@@ -1,0 +1,87 @@
+"""The path from a question to a grounded answer, top to bottom: retrieve → prompt → generate → ground."""
+from __future__ import annotations
+
+import time
+
+from anyio import to_thread
+
+from app.answering.abstention import NOT_IN_DOCUMENTS, evidence_is_too_weak, model_abstained
+from app.answering.answer_span import answer_span, clean_answer
+from app.answering.citations import best_quote, citation, quote_of
+from app.answering.evidence import cited_chunks, select_sentences, sentence_embedder
+from app.answering.prompt import build_messages, passages_within
+from app.generation.base import Generator, TextSink
+from app.generation.queue import GenerationQueue
+from app.schemas import AskResponse
+from core.counters import record_answer
+from core.priority import at_low_priority
+from core.settings import Settings
+from index.embedder import Embedder
+from index.retrieval import Retriever
+from index.types import Hit
+
+
+class Answerer:
+    """Answers questions from one index with one generator; shared by all requests of the service."""
+
+    def __init__(self, retriever: Retriever, generator: Generator, settings: Settings, *,
+                 queue: GenerationQueue | None = None, sentence_ranker: Embedder | None = None) -> None:
+        self.retriever = retriever
+        self.generator = generator
+        self.settings = settings
+        self.sentence_embedder = sentence_ranker or sentence_embedder(settings, retriever.embedder)
+        # Requests wait for the model in a bounded queue, on the event loop (app/generation/queue.py).
+        self.queue = queue or GenerationQueue(generator, settings.effective_batch_max_size, settings.queue_size,
+                                              settings.queue_timeout_s, settings.worker_nice)
+
+    def over(self, retriever: Retriever) -> "Answerer":
+        """The same answerer (generator, queue, sentence ranker) over another index snapshot's retriever."""
+        return Answerer(retriever, self.generator, self.settings, queue=self.queue, sentence_ranker=self.sentence_embedder)
+
+    def evidence(self, question: str, top_k: int) -> tuple[list[Hit], list[Hit]]:
+        """What the model is given (evidence sentences, or whole passages) and the chunks it came from.
+        The sentences are ranked by `RAGQA_EVIDENCE_EMBEDDING_BACKEND` (int8 by default: 3x faster); with the
+        index's own embedder the question is embedded once for both."""
+        question_vector = self.retriever.embedder.embed([question])[0]
+        hits = self.retriever.search_by_vector(question, question_vector, top_k)
+        if not self.settings.evidence_sentences:
+            passages = passages_within(hits, self.settings.max_context_chars)
+            return passages, passages
+        same = self.sentence_embedder is self.retriever.embedder  # else it embeds the question in its own space
+        passages = select_sentences(question, hits, self.sentence_embedder, self.settings.evidence_sentences,
+                                    question_vector if same else None)
+        return passages, cited_chunks(passages, hits)
+
+    async def ask(self, question: str, top_k: int, on_text: TextSink | None = None) -> AskResponse:
+        """The answer; `on_text`, if given, receives the model's text in pieces as it is generated."""
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        passages, cited = await to_thread.run_sync(at_low_priority, self.settings.worker_nice, self.evidence,
+                                                   question, top_k)
+        timings["retrieval"] = _ms_since(started)
+        if evidence_is_too_weak(question, passages, self.settings.abstain_threshold, self.settings.abstain_coverage_weight):
+            # Nothing says anything close enough: answer that plainly, without spending time on the model.
+            timings["total"] = _ms_since(started)
+            record_answer(abstained=True)
+            return AskResponse(answer=NOT_IN_DOCUMENTS, abstained=True, citations=[],
+                               model=self.generator.name, timings_ms=timings)
+        citations = [citation(h) for h in cited]  # the chunks whose text the model was given
+        messages = build_messages(question, passages)
+        queued = await self.queue.generate(messages, self.settings.max_new_tokens, on_text)
+        timings["queue"], timings["generation"] = queued.queue_ms, queued.generation_ms
+        answer = clean_answer(queued.generation.text)
+        said_unknown = model_abstained(answer)
+        answer, span = answer_span(answer, question, passages)
+        timings["total"] = _ms_since(started)
+        abstained = said_unknown or (span is None and self.settings.require_supported_answer)
+        record_answer(abstained)
+        if abstained:  # the model said it cannot tell, or said something the evidence does not say
+            return AskResponse(answer=NOT_IN_DOCUMENTS, abstained=True, citations=citations,
+                               model=self.generator.name, timings_ms=timings)
+        quote = quote_of(span, passages) if span else best_quote(answer, question, passages)
+        return AskResponse(answer=answer, abstained=False, quote=quote, citations=citations,
+                           model=self.generator.name, timings_ms=timings)
+
+
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)

@@ -1,0 +1,75 @@
+"""Evidence selection: the sentences of the retrieved chunks that are closest to the question.
+
+A small model answers far better from three or four focused sentences than from whole chunks
+(bench/RESULTS.md). Each sentence is returned as a `Hit` whose offsets point into its document,
+so quotes and citations keep working on it unchanged.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from core.text import sentence_spans
+from index.embedder import Embedder
+from index.types import Hit
+
+log = logging.getLogger(__name__)
+_EMBEDDERS: dict[tuple, Embedder] = {}
+_EMBEDDERS_LOCK = threading.Lock()
+SENTENCE_BATCH = 4  # short texts of unequal length: small batches pad less (measured in bench/RESULTS.md)
+
+
+def sentence_embedder(settings, index_embedder: Embedder) -> Embedder:
+    """The embedder that ranks evidence sentences (`RAGQA_EVIDENCE_EMBEDDING_BACKEND`); loaded once per process."""
+    backend = settings.evidence_embedding_backend
+    if backend == "index" or backend == index_embedder.backend:
+        return index_embedder
+    key = (settings.embedding_model, backend, str(settings.cache_dir))
+    with _EMBEDDERS_LOCK:
+        if key not in _EMBEDDERS:
+            try:
+                _EMBEDDERS[key] = Embedder(settings.embedding_model, SENTENCE_BATCH, backend, settings.cache_dir)
+            except ValueError as exc:  # a model the ONNX export cannot reproduce: the ranking is only a speed-up
+                log.warning("ranking evidence with the index's embedder: %s", exc)
+                return index_embedder
+        return _EMBEDDERS[key]
+
+
+def select_sentences(question: str, hits: Sequence[Hit], embedder: Embedder, count: int,
+                     question_vector: np.ndarray | None = None) -> list[Hit]:
+    """The `count` sentences of `hits` most similar to the question, best first; each sentence's
+    `similarity` is its own cosine similarity to the question (`question_vector`, if the caller
+    already embedded it)."""
+    sentences = [
+        Hit(chunk_id=hit.chunk_id, source=hit.source, text=hit.text[start:end], start=hit.start + start,
+            end=hit.start + end, score=hit.score, similarity=hit.similarity, metadata=hit.metadata)
+        for hit in hits
+        for start, end in sentence_spans(hit.text, join_wrapped_lines=True)
+        if _can_hold_an_answer(hit.text[start:end])
+    ]
+    if not sentences:
+        return []
+    if question_vector is None:
+        question_vector = embedder.embed([question])[0]
+    vectors = embedder.embed([s.text for s in sentences])  # (n, d), normalised
+    similarity = vectors @ question_vector  # (n,) cosine of each sentence to the question
+    best = sorted(range(len(sentences)), key=lambda i: -similarity[i])[:count]
+    return [replace(sentences[i], similarity=float(similarity[i])) for i in best]
+
+
+def _can_hold_an_answer(sentence: str) -> bool:
+    """Headings and two-word fragments restate a topic, and a question (an FAQ entry, an example
+    command asking one) restates the question: they rank high by similarity but answer nothing."""
+    is_question = sentence.rstrip().rstrip("\"'`)").endswith("?")
+    return not sentence.startswith("#") and len(sentence.split()) >= 3 and not is_question
+
+
+def cited_chunks(evidence: Sequence[Hit], hits: Sequence[Hit]) -> list[Hit]:
+    """The chunks the evidence came from, each once, in the order of their best sentence."""
+    by_id = {hit.chunk_id: hit for hit in hits}
+    order = dict.fromkeys(e.chunk_id for e in evidence)
+    return [by_id[chunk_id] for chunk_id in order]

@@ -1,0 +1,1 @@
+"""The `ragqa` command: ingest, serve, ask and eval from a terminal."""

@@ -1,0 +1,243 @@
+"""The `ragqa` command: ingest a folder, serve it, ask a question (locally or of a server), measure quality.
+
+`ragqa ingest` and `ragqa eval` are `python -m ingest` and `python -m bench.quality` under one name;
+`ragqa serve` is what `make run` and the Docker image run; `ragqa ask` prints an answer with its quote
+and sources, or the `/ask` response JSON with `--json`.
+
+Exit codes of `ragqa ask`: 0 answered, 3 the documents do not contain the answer (abstained),
+2 usage or configuration error (bad question, no index, a key is needed), 1 anything else
+(server unreachable, server not ready, server error).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from core.environment import use_offline_models
+
+EXIT_ANSWERED, EXIT_ERROR, EXIT_USAGE, EXIT_ABSTAINED = 0, 1, 2, 3
+
+_DESCRIPTION = "Answers questions from a folder of documents and shows where each answer came from."
+_EPILOG = """\
+commands:
+  ragqa ingest [FOLDER] [--index DIR]   bring an index in line with a folder (incremental)
+  ragqa serve [--host H] [--port P]     ingest RAGQA_DOCS_DIR, then serve the API and the web page
+  ragqa ask "QUESTION" [--url URL]      answer from the local index, or ask a running server
+  ragqa eval QUESTIONS ARTICLES         measure answer quality on a SQuAD-format question set
+
+Run `ragqa COMMAND --help` for a command's options. Settings come from RAGQA_* environment
+variables (docs/configuration.md). `ragqa ask` exits 0 when it answered, 3 when the documents
+do not contain the answer, 2 on a usage or configuration error, 1 on any other error.
+"""
+
+
+class CliError(Exception):
+    """A failure to report in one line, with the exit code it means."""
+
+    def __init__(self, message: str, code: int = EXIT_ERROR) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# --- ragqa ask ------------------------------------------------------------------------------------
+def ask_parser(prog: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Answer a question from the documents, with the quote that supports it and the sources.",
+        epilog="Without --url the local index (RAGQA_INDEX_DIR) is read and the models are loaded in this "
+               "process, which takes a few seconds. Exit codes: 0 answered, 3 the documents do not contain "
+               "the answer, 2 usage or configuration error, 1 other error (e.g. server unreachable).",
+    )
+    parser.add_argument("question", help="the question, in quotes")
+    parser.add_argument("--url", help="ask the ragqa server at this address (e.g. http://127.0.0.1:8000) "
+                                      "instead of loading the index here")
+    parser.add_argument("--api-key", help="API key sent as a Bearer token with --url (default: RAGQA_API_KEY)")
+    parser.add_argument("--index", type=Path, help="index directory to read without --url (default: RAGQA_INDEX_DIR)")
+    parser.add_argument("--top-k", type=int, default=4, help="passages to retrieve and give the model (default 4)")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the server (default 300)")
+    parser.add_argument("--json", action="store_true", help="print the /ask response as JSON")
+    return parser
+
+
+def ask_server(url: str, question: str, top_k: int, api_key: str | None, timeout: float) -> dict:
+    import httpx
+
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    try:
+        response = httpx.post(f"{url.rstrip('/')}/ask", json={"question": question, "top_k": top_k},
+                              headers=headers, timeout=timeout)
+    except httpx.InvalidURL as exc:
+        raise CliError(f"invalid --url {url!r}: {exc}", EXIT_USAGE) from exc
+    except httpx.HTTPError as exc:
+        raise CliError(f"cannot reach the server at {url}: {exc}") from exc
+    detail = _detail(response)
+    if response.status_code == 401:
+        raise CliError(f"the server needs an API key (--api-key or RAGQA_API_KEY): {detail}", EXIT_USAGE)
+    if response.status_code in (400, 413, 422):
+        raise CliError(f"the server refused the question: {detail}", EXIT_USAGE)
+    if response.status_code != 200:
+        raise CliError(f"the server answered HTTP {response.status_code}: {detail}")
+    return response.json()
+
+
+def _detail(response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    return str(body.get("message") or body.get("detail") or body) if isinstance(body, dict) else str(body)
+
+
+def ask_locally(question: str, top_k: int, index_dir: Path | None) -> dict:
+    """The same Answerer as `POST /ask`, over the local index, in this process."""
+    import asyncio
+
+    from pydantic import ValidationError
+
+    from app.answering.answerer import Answerer
+    from app.generation.factory import generator_from_settings
+    from app.generation.remote import GeneratorUnavailableError
+    from app.schemas import AskRequest
+    from index.directory import IndexDirectory
+    from index.embedder import Embedder
+    from index.errors import IndexMismatchError, IndexNotFoundError
+    from index.retrieval import Retriever
+    from index.vectors import VectorOptions
+
+    try:
+        request = AskRequest(question=question, top_k=top_k)
+    except ValidationError as exc:
+        raise CliError(_validation_message(exc), EXIT_USAGE) from exc
+    settings = _settings()
+    try:  # before loading any model: a missing index is the commonest mistake
+        index = IndexDirectory.open(index_dir or settings.index_dir, settings.embedding_model,
+                                     vectors=VectorOptions.from_settings(settings))
+    except (IndexNotFoundError, IndexMismatchError) as exc:
+        raise CliError(str(exc), EXIT_USAGE) from exc
+    try:
+        embedder = Embedder.from_settings(settings)
+        generator = generator_from_settings(settings)  # RAGQA_GENERATOR_URL: a remote server generates
+        retriever = Retriever.from_settings(index, embedder, settings)
+        response = asyncio.run(Answerer(retriever, generator, settings).ask(request.question, request.top_k))
+    except GeneratorUnavailableError as exc:
+        raise CliError(str(exc)) from exc
+    finally:
+        index.close()
+    return response.model_dump(mode="json")
+
+
+def _settings():
+    from pydantic import ValidationError
+
+    from core.settings import Settings
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise CliError(f"invalid settings: {_validation_message(exc)}", EXIT_USAGE) from exc
+
+
+def _validation_message(exc) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors())
+
+
+def format_answer(body: dict) -> str:
+    """A response as a person reads it: the answer, the supporting quote, then the sources."""
+    lines = [body["answer"]]
+    if body.get("abstained"):
+        lines.append("(abstained: no passage of the documents answers this question)")
+    quote = body.get("quote")
+    if quote:
+        lines += ["", f"Quote ({quote['source']}, characters {quote['start']}-{quote['end']}):",
+                  textwrap.indent(textwrap.fill(" ".join(quote["text"].split()), 96), "  ")]
+    if body.get("citations"):
+        lines += ["", "Sources:"]
+        for n, c in enumerate(body["citations"], start=1):
+            where = f"page {c['page']}" if c.get("page") else f"characters {c['start']}-{c['end']}"
+            lines.append(f"  [{n}] {c['source']} ({where})  score {c['score']:.4f}  similarity {c['similarity']:.2f}")
+    return "\n".join(lines)
+
+
+def run_ask(argv: list[str], prog: str) -> int:
+    args = ask_parser(prog).parse_args(argv)
+    if not 1 <= args.top_k <= 20:
+        raise CliError("--top-k must be between 1 and 20", EXIT_USAGE)
+    if args.url:
+        body = ask_server(args.url, args.question, args.top_k, args.api_key or _settings().api_key.get_secret_value(),
+                          args.timeout)
+    else:
+        body = ask_locally(args.question, args.top_k, args.index)
+    print(json.dumps(body, indent=2, ensure_ascii=False) if args.json else format_answer(body))
+    return EXIT_ABSTAINED if body.get("abstained") else EXIT_ANSWERED
+
+
+# --- ragqa serve ----------------------------------------------------------------------------------
+def run_serve(argv: list[str], prog: str) -> int:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Bring the index up to date with RAGQA_DOCS_DIR (as `ragqa ingest`), then serve the HTTP API "
+                    "and the web page. The server starts even when ingest reports a problem, serving the index as it is.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument("--no-ingest", action="store_true", help="serve the index as it is, without ingesting first")
+    args = parser.parse_args(argv)
+    _settings()  # a bad RAGQA_* value stops here with one line, not in the server's start-up
+    if not args.no_ingest:
+        # A child process: the ingest's embedder and buffers are gone before the server loads its own.
+        if subprocess.run([sys.executable, "-m", "ingest"]).returncode != 0:
+            print("serve: ingest reported a problem (above); serving the index as it is", file=sys.stderr)
+    import uvicorn
+
+    uvicorn.run("app.main:app", host=args.host, port=args.port)
+    return EXIT_ANSWERED
+
+
+# --- dispatch -------------------------------------------------------------------------------------
+def _ingest(argv: list[str], prog: str) -> int:
+    from ingest.__main__ import main as ingest_main
+
+    return ingest_main(argv, prog=prog)
+
+
+def _eval(argv: list[str], prog: str) -> int:
+    from bench.quality import main as quality_main
+
+    _settings()  # a bad RAGQA_* value: one line and exit 2, before any model loads
+    return quality_main(argv, prog=prog)
+
+
+COMMANDS = {"ingest": _ingest, "serve": run_serve, "ask": run_ask, "eval": _eval}
+
+
+def main(argv: list[str] | None = None) -> int:
+    use_offline_models()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="ragqa", description=_DESCRIPTION, epilog=_EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=sorted(COMMANDS), metavar="COMMAND", help="ingest, serve, ask or eval")
+    parser.add_argument("--version", action="version", version="ragqa 0.1.0")
+    if not argv:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    if argv[0] not in COMMANDS:
+        parser.parse_args(argv[:1])  # prints the help, the version or the usage error, and exits
+    try:
+        return COMMANDS[argv[0]](argv[1:], f"ragqa {argv[0]}")
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # the reader went away (`ragqa ask ... | head`): no traceback, nothing more to print
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

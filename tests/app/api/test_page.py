@@ -1,0 +1,101 @@
+"""The web page in a real browser (Debian's Chromium, headless, driven by Playwright) against a real server."""
+from __future__ import annotations
+
+import pytest
+
+from bench.screenshot import ask_on_page, launch
+from bench.server_process import running_server
+from tests.conftest import DOCUMENTS
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)  # fails, saying how to install Chromium, when it is missing
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def test_a_question_gets_a_streamed_answer_with_its_quote_marked_in_the_passage(engine, page, tmp_path):
+    streamed = []
+    page.on("response", lambda r: streamed.append(r.headers.get("content-type", "")) if r.url.endswith("/ask") else None)
+    page.goto(str(engine.base_url))
+    page.wait_for_selector("#documents li")
+    assert page.inner_text("#documents-summary").startswith("3 documents")
+    assert {p for p in page.locator("#documents .path").all_inner_texts()} == set(DOCUMENTS)
+
+    ask_on_page(page, "How tall is the lighthouse at Varnholm?")
+    assert page.inner_text("#status") == "Answered.", page.inner_text("#status")
+    assert streamed and streamed[0].startswith("text/event-stream")
+    assert page.inner_text("#answer").strip()
+    assert page.is_hidden("#abstained")
+    quote = page.inner_text("#quote")
+    assert quote and quote in DOCUMENTS["lighthouse.txt"]
+    # The quote is marked inside its passage, and that passage is open on the page.
+    mark = page.locator("#sources details[open] .passage mark")
+    assert mark.count() == 1 and mark.inner_text() == quote and mark.is_visible()
+    first_source = page.locator("#sources summary").first.inner_text()
+    assert first_source.startswith("lighthouse.txt") and "score" in first_source
+    page.screenshot(path=str(tmp_path / "answer.png"), full_page=True)  # for looking at when this fails
+
+
+def test_a_question_the_documents_cannot_answer_says_so_plainly(engine, page):
+    page.goto(str(engine.base_url))
+    ask_on_page(page, "What is the orbital period of Neptune's moon Triton?")
+    assert page.is_visible("#abstained") and page.is_hidden("#answer-box")
+    assert "The documents do not contain the answer" in page.inner_text("#abstained")
+    assert page.locator("mark").count() == 0
+
+
+def test_documents_are_uploaded_and_deleted_from_the_page(engine, page, tmp_path):
+    note, program = tmp_path / "tides.md", tmp_path / "setup.exe"
+    note.write_text("# Tides\n\nThe harbour of Elmsport has two high tides a day.")
+    program.write_bytes(b"MZ")
+    page.on("dialog", lambda dialog: dialog.accept())  # "Delete tides.md ...?"
+    page.goto(str(engine.base_url))
+    page.wait_for_selector("#documents li")
+    try:
+        page.set_input_files("#upload-files", [str(note), str(program)])
+        page.click("#upload-button")
+        page.wait_for_selector("#documents li:has-text('tides.md')")
+        status = page.inner_text("#upload-status")
+        assert "tides.md: added" in status and "setup.exe: rejected (unsupported format .exe" in status
+        assert page.inner_text("#documents-summary").startswith("4 documents")
+
+        page.click("button[aria-label='Delete tides.md']")
+        page.wait_for_function("document.querySelector('#documents-summary').textContent.startsWith('3 documents')")
+        assert page.inner_text("#upload-status") == "tides.md: deleted"
+    finally:  # the engine is shared: leave it with the documents it had
+        for document in engine.get("/documents").json()["documents"]:
+            if document["path"] == "tides.md":
+                engine.delete(f"/documents/{document['id']}")
+
+
+def test_the_page_asks_for_an_api_key_and_sends_it(page, tmp_path):
+    sent = []
+    page.on("request", lambda r: sent.append(r.headers.get("authorization")) if r.url.endswith("/documents") else None)
+    env = {"RAGQA_API_KEYS": "page-key", "RAGQA_INDEX_DIR": str(tmp_path / "no-index")}
+    with running_server(env, tmp_path / "server.log", ready=False) as (client, _, _):
+        page.goto(str(client.base_url))  # the page itself needs no key
+        page.wait_for_selector("#key-dialog[open]")
+        page.fill("#api-key", "page-key")
+        page.click("#key-form button")
+        # Accepted: the documents request now fails only because this server has no index yet.
+        page.wait_for_function("document.querySelector('#documents-summary').textContent.includes('not ready')")
+        assert sent == [None, "Bearer page-key"]
+        assert page.evaluate("sessionStorage.getItem('ragqa-api-key')") == "page-key"
