@@ -19,6 +19,7 @@ from app.api.metrics import install_metrics, metrics_router
 from app.api.openai import openai_router
 from app.api.page import install_page
 from app.api.request_log import RequestLog, configure_json_logging
+from app.answering.followup import HistoryTooLongError
 from app.api.routes import health_router, qa_router
 from app.generation.queue import OverloadedError
 from app.generation.remote import GeneratorUnavailableError
@@ -80,6 +81,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(GeneratorUnavailableError)
     async def generator_unavailable(_: Request, exc: GeneratorUnavailableError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "5"})
+
+    @app.exception_handler(HistoryTooLongError)
+    async def history_too_long(_: Request, exc: HistoryTooLongError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc), "message": str(exc)}, status_code=422)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

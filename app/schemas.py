@@ -1,7 +1,7 @@
 """Request and response models of the HTTP API (they are also its OpenAPI schema)."""
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
@@ -15,9 +15,21 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class Turn(_Request):
+    """One earlier message of the conversation."""
+
+    role: Literal["user", "assistant"]
+    content: str
+
+
 class AskRequest(_Request):
     question: QueryText = Field(examples=["How do I ingest my own folder?"])
     top_k: int = Field(4, ge=1, le=20, description="How many passages to retrieve and give the model.")
+    history: list[Turn] = Field(
+        default_factory=list,
+        description="The conversation so far, oldest first (the service keeps none). A follow-up that refers back "
+                    "to it (\"How tall is it?\") is answered as the question it stands for; see `standalone_question`. "
+                    "At most RAGQA_HISTORY_MAX_TURNS messages and RAGQA_HISTORY_MAX_CHARS characters.")
     stream: StrictBool = Field(  # a JSON boolean, as the schema says; not 0/1 or "yes"
         False, description="Send Server-Sent Events: `token` pieces as generated, then `done` with the answer.")
 
@@ -55,6 +67,9 @@ class AskResponse(BaseModel):
     abstained: bool = Field(description="True when the documents do not hold the answer; the model was not trusted.")
     quote: Quote | None = Field(None, description="Verbatim support for the answer; null when abstaining.")
     citations: list[Citation]
+    standalone_question: str = Field(
+        description="The question that was searched and answered: the question as asked, or a follow-up rewritten "
+                    "from the history to stand alone.")
     model: str
     timings_ms: dict[str, float]
 

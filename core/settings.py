@@ -95,6 +95,14 @@ class Settings(BaseSettings):
     )
     max_new_tokens: int = Field(48, ge=1, le=2048)
     max_context_chars: int = Field(6000, ge=200, description="Passages beyond this many characters are left out of the prompt.")
+    history_max_turns: int = Field(
+        20, ge=0, le=1000, description="Most messages a request's conversation history may hold; more get 422.")
+    history_max_chars: int = Field(
+        8000, ge=0, description="Most characters a request's conversation history may hold, all messages together; "
+                                "more get 422.")
+    history_prompt_chars: int = Field(
+        600, ge=50, description="Characters of the latest history messages the model reads to rewrite a follow-up "
+                                "(the oldest are dropped first); more costs prefill time.")
     torch_threads: int = Field(0, ge=0, description="Threads for torch; 0 keeps torch's default.")
     worker_nice: int = Field(
         10, ge=0, le=19,

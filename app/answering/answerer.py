@@ -1,7 +1,9 @@
-"""The path from a question to a grounded answer, top to bottom: retrieve → prompt → generate → ground."""
+"""The path from a question to a grounded answer, top to bottom: (follow-up → standalone question) → retrieve →
+prompt → generate → ground."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from anyio import to_thread
 
@@ -9,10 +11,21 @@ from app.answering.abstention import NOT_IN_DOCUMENTS, evidence_is_too_weak, mod
 from app.answering.answer_span import answer_span, clean_answer
 from app.answering.citations import best_quote, citation, quote_of
 from app.answering.evidence import cited_chunks, select_sentences, sentence_embedder
+from app.answering.followup import (
+    REFERENT_TOKENS,
+    check_history,
+    conversation_text,
+    named_in,
+    recent_turns,
+    reference_in,
+    referent_in,
+    referent_messages,
+    standalone,
+)
 from app.answering.prompt import build_messages, passages_within
 from app.generation.base import Generator, TextSink
 from app.generation.queue import GenerationQueue
-from app.schemas import AskResponse
+from app.schemas import AskResponse, Turn
 from core.counters import record_answer
 from core.priority import at_low_priority
 from core.settings import Settings
@@ -52,18 +65,43 @@ class Answerer:
                                     question_vector if same else None)
         return passages, cited_chunks(passages, hits)
 
-    async def ask(self, question: str, top_k: int, on_text: TextSink | None = None) -> AskResponse:
-        """The answer; `on_text`, if given, receives the model's text in pieces as it is generated."""
+    async def standalone_question(self, question: str, history: Sequence[Turn]) -> tuple[str, float | None]:
+        """The question as it reads without the conversation, and the milliseconds the rewrite took (None: no
+        rewrite, no model call). A question that names its own subject is used as written (app/answering/followup.py)."""
+        reference = reference_in(question) if history else None
+        if reference is None:
+            return question, None
+        started = time.perf_counter()
+        budget = self.settings.history_prompt_chars
+        turns = recent_turns(history, budget)  # the oldest turns are dropped first
+        conversation = conversation_text(turns, budget)
+        queued = await self.queue.generate(referent_messages(question, reference, conversation), REFERENT_TOKENS)
+        reply = clean_answer(queued.generation.text)
+        referent = referent_in(reply, conversation)
+        if referent is None and not model_abstained(reply):
+            referent = named_in(turns)  # the model named nothing of the conversation: its last question's name
+        rewritten = standalone(question, reference, referent) if referent else question
+        return rewritten, _ms_since(started)
+
+    async def ask(self, question: str, top_k: int, on_text: TextSink | None = None,
+                  history: Sequence[Turn] = ()) -> AskResponse:
+        """The answer; `on_text`, if given, receives the model's text in pieces as it is generated. With `history`
+        (the conversation so far, oldest first), a follow-up is first rewritten to stand alone."""
+        check_history(history, self.settings.history_max_turns, self.settings.history_max_chars)
         timings: dict[str, float] = {}
         started = time.perf_counter()
+        question, rewrite_ms = await self.standalone_question(question, history)
+        if rewrite_ms is not None:
+            timings["rewrite"] = rewrite_ms
+        searched = time.perf_counter()
         passages, cited = await to_thread.run_sync(at_low_priority, self.settings.worker_nice, self.evidence,
                                                    question, top_k)
-        timings["retrieval"] = _ms_since(started)
+        timings["retrieval"] = _ms_since(searched)
         if evidence_is_too_weak(question, passages, self.settings.abstain_threshold, self.settings.abstain_coverage_weight):
             # Nothing says anything close enough: answer that plainly, without spending time on the model.
             timings["total"] = _ms_since(started)
             record_answer(abstained=True)
-            return AskResponse(answer=NOT_IN_DOCUMENTS, abstained=True, citations=[],
+            return AskResponse(answer=NOT_IN_DOCUMENTS, abstained=True, citations=[], standalone_question=question,
                                model=self.generator.name, timings_ms=timings)
         citations = [citation(h) for h in cited]  # the chunks whose text the model was given
         messages = build_messages(question, passages)
@@ -77,10 +115,10 @@ class Answerer:
         record_answer(abstained)
         if abstained:  # the model said it cannot tell, or said something the evidence does not say
             return AskResponse(answer=NOT_IN_DOCUMENTS, abstained=True, citations=citations,
-                               model=self.generator.name, timings_ms=timings)
+                               standalone_question=question, model=self.generator.name, timings_ms=timings)
         quote = quote_of(span, passages) if span else best_quote(answer, question, passages)
         return AskResponse(answer=answer, abstained=False, quote=quote, citations=citations,
-                           model=self.generator.name, timings_ms=timings)
+                           standalone_question=question, model=self.generator.name, timings_ms=timings)
 
 
 def _ms_since(started: float) -> float:

@@ -51,8 +51,9 @@ _STREAM = {200: {"content": {"text/event-stream": {"description": "With `stream:
 async def ask(body: AskRequest, services: ServicesDep):
     """Answer a question from the documents, citing the passages given to the model (streamed with `stream: true`)."""
     if body.stream:
-        return await stream_answer(lambda on_text: services.answerer.ask(body.question, body.top_k, on_text))
-    return await services.answerer.ask(body.question, body.top_k)
+        return await stream_answer(lambda on_text: services.answerer.ask(body.question, body.top_k, on_text,
+                                                                         history=body.history))
+    return await services.answerer.ask(body.question, body.top_k, history=body.history)
 
 
 @qa_router.post("/search", response_model=SearchResponse)

@@ -7,6 +7,8 @@ import pytest
 
 from app.answering.abstention import NOT_IN_DOCUMENTS
 from app.answering.answerer import Answerer
+from app.answering.followup import HistoryTooLongError
+from app.schemas import Turn
 from index.directory import IndexDirectory
 from index.retrieval import Retriever
 from ingest.pipeline import IngestPipeline
@@ -51,3 +53,50 @@ def test_over_another_snapshot_keeps_the_model_and_its_queue(answerer):
     moved = answerer.over(other)
     assert moved.retriever is other and answerer.retriever is not other
     assert moved.queue is answerer.queue and moved.generator is answerer.generator
+
+
+class CountingGenerator:
+    """The real small model, counting the prompts it is given."""
+
+    def __init__(self, generator) -> None:
+        self.generator, self.name, self.prompts = generator, generator.name, []
+
+    def generate_batch(self, requests):
+        self.prompts += [r.messages for r in requests]
+        return self.generator.generate_batch(requests)
+
+
+HISTORY = [Turn(role="user", content="Who built the lighthouse at Varnholm?"), Turn(role="assistant", content="Ada Brook")]
+
+
+@pytest.fixture()
+def counted(answerer):
+    counting = CountingGenerator(answerer.generator)
+    return Answerer(answerer.retriever, counting, answerer.settings), counting
+
+
+def test_a_question_that_stands_alone_costs_no_rewrite(counted):
+    answerer, counting = counted
+    response = asyncio.run(answerer.ask("When does the Riverside chess club meet?", 3, history=HISTORY))
+    assert response.standalone_question == "When does the Riverside chess club meet?"
+    assert "rewrite" not in response.timings_ms and len(counting.prompts) == 1  # the answer's prompt only
+
+
+def test_a_follow_up_is_rewritten_from_the_history_before_retrieval(counted):
+    answerer, counting = counted
+    response = asyncio.run(answerer.ask("When was it converted to electricity?", 3, history=HISTORY))
+    searched = response.standalone_question
+    assert searched != "When was it converted to electricity?" and searched.endswith("converted to electricity?")
+    assert any(phrase in searched for phrase in ("lighthouse", "Varnholm", "Ada Brook")), searched
+    assert response.timings_ms["rewrite"] > 0 and len(counting.prompts) == 2
+    assert response.citations[0].source == "lighthouse.txt"
+    # The rewrite asks about the conversation in the answer prompt's own format: its cached prefix serves both.
+    assert counting.prompts[0][:-1] == counting.prompts[1][:-1]
+
+
+def test_a_history_over_the_limits_is_refused_before_any_work(counted):
+    answerer, counting = counted
+    few = answerer.settings.model_copy(update={"history_max_turns": 1})
+    with pytest.raises(HistoryTooLongError, match="at most 1 messages"):
+        asyncio.run(Answerer(answerer.retriever, counting, few).ask("How tall is it?", 3, history=HISTORY))
+    assert counting.prompts == []

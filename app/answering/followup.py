@@ -1,0 +1,199 @@
+"""Follow-up questions: whether a question leans on the conversation, and how it reads standing alone.
+
+A question that names its own subject is used as written, at no cost. One that points back — a
+pronoun with nothing in the question it can stand for, "this <noun>", "there", or a bare ellipsis
+("Who is the chair?") — is rewritten: the model is asked, in the answer prompt's own format (so the
+cached prefix serves both), which phrase of the conversation is meant, and that phrase is written
+in place of the reference ("How tall is it?" → "How tall is the lighthouse at Varnholm?").
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from app.answering.abstention import model_abstained
+from app.answering.answer_span import clean_answer
+from app.answering.prompt import build_messages
+from index.types import Hit
+
+REFERENT_TOKENS = 12  # the phrase the model copies: a name or a short noun phrase
+
+_PERSON = frozenset(["he", "him", "his", "she", "her", "hers"])
+_PLURAL = frozenset(["they", "them", "their", "theirs"])
+_POSSESSIVE = frozenset(["his", "its", "their", "hers", "theirs"])
+_PRONOUN = re.compile(r"\b(he|she|it|they|him|her|them|his|hers|its|their|theirs)\b", re.IGNORECASE)
+_DEMONSTRATIVE = re.compile(r"\b(this|these|those)\s+(?!is\b|was\b|are\b|were\b|year\b|season\b|time\b|week\b|month\b)"
+                            r"([a-z][\w-]*)", re.IGNORECASE)
+_THERE = re.compile(r"\b(?:live|lived|go|went|born|die|died|happen|happened|get|located|found|built|held|spoken)"
+                    r"\s+there\b|\bthere\s*[?.!]*\s*$", re.IGNORECASE)
+_ELLIPSIS_OPENER = re.compile(r"^\s*(?:what about|how about|and|what else|also)\b", re.IGNORECASE)
+# "What is it called when…", "What does it mean…": an "it" that stands for nothing.
+_EMPTY_IT = re.compile(r"\b(?:is it called|does it mean|it is|is it that|it takes)\b", re.IGNORECASE)
+_WORD = re.compile(r"[\w'’-]+")
+_STOP = frozenset("""is was has does this its his as us yes thus less always sometimes perhaps whereas""".split())
+
+
+class HistoryTooLongError(ValueError):
+    """A request's conversation history is over the limits of the settings (HTTP 422)."""
+
+
+def check_history(history: Sequence, max_turns: int, max_chars: int) -> None:
+    """Refuse a history over RAGQA_HISTORY_MAX_TURNS messages or RAGQA_HISTORY_MAX_CHARS characters."""
+    if len(history) > max_turns:
+        raise HistoryTooLongError(f"history: {len(history)} messages; at most {max_turns} messages are accepted "
+                                  f"(RAGQA_HISTORY_MAX_TURNS): send the latest ones")
+    chars = sum(len(turn.content) for turn in history)
+    if chars > max_chars:
+        raise HistoryTooLongError(f"history: {chars} characters; at most {max_chars} characters are accepted "
+                                  f"(RAGQA_HISTORY_MAX_CHARS): send the latest messages")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What in a question points back at the conversation: `pronoun` (with its word and span),
+    `demonstrative` ("this edict"), `there`, or `ellipsis` (the subject left out)."""
+
+    kind: str
+    word: str = ""
+    start: int = 0
+    end: int = 0
+
+
+def _named(word: str) -> bool:
+    """A proper name, an acronym or a number: the question names something itself."""
+    return word[:1].isupper() or word[:1].isdigit()
+
+
+def _antecedent_before(question: str, position: int, pronoun: str) -> bool:
+    """Something before `position` the pronoun can stand for (agreeing in number: "Grammys" is no "it")."""
+    words = _WORD.findall(question[:position])[1:]  # the first word is capitalised anyway
+    if pronoun in _PLURAL:
+        return any((_named(w) and w.endswith("s")) or (w.endswith("s") and len(w) > 3 and w.lower() not in _STOP)
+                   for w in words)
+    if pronoun in _PERSON:
+        return any(_named(w) for w in words)
+    return any(_named(w) and not (w.endswith("s") and not w.isupper()) for w in words)
+
+
+def reference_in(question: str) -> Reference | None:
+    """What in the question refers to the conversation; None when it stands alone."""
+    if _ELLIPSIS_OPENER.match(question):
+        return Reference("ellipsis")
+    for match in _PRONOUN.finditer(question):
+        word = match.group(1).lower()
+        if word == "it" and _EMPTY_IT.search(question):
+            continue
+        if not _antecedent_before(question, match.start(), word):
+            return Reference("pronoun", match.group(1), match.start(), match.end())
+    for match in _DEMONSTRATIVE.finditer(question):
+        if not any(_named(w) for w in _WORD.findall(question[:match.start()])[1:]):
+            return Reference("demonstrative", match.group(0), match.start(), match.end())
+    match = _THERE.search(question)
+    if match and not any(_named(w) for w in _WORD.findall(question[:match.start()])[1:]):
+        return Reference("there", "there", match.start(), match.end())
+    words = _WORD.findall(question)
+    if len(words) <= 5 and not any(_named(w) for w in words[1:]):
+        return Reference("ellipsis")  # "Who is the chair?", "What is the population?"
+    return None
+
+
+def recent_turns(history: Sequence, budget_chars: int) -> list:
+    """The latest turns whose text fits `budget_chars` (oldest dropped first; the last one is always kept, cut)."""
+    kept, used = [], 0
+    for turn in reversed(history):
+        if kept and used + len(turn.content) > budget_chars:
+            break
+        kept.append(turn)
+        used += len(turn.content)
+    return kept[::-1]
+
+
+def conversation_text(turns: Sequence, budget_chars: int) -> str:
+    lines = [f"{'Question' if t.role == 'user' else 'Answer'}: {' '.join(t.content.split())}" for t in turns]
+    text = "\n".join(lines)
+    return text[-budget_chars:] if len(text) > budget_chars else text
+
+
+def referent_request(question: str, reference: Reference) -> str:
+    """What the model is asked: which phrase of the conversation the reference means."""
+    if reference.kind == "pronoun":
+        word = reference.word.lower()
+        what = "which person" if word in _PERSON else "which people or group" if word in _PLURAL else \
+            "which thing, place or group"
+        return f'In the new question "{question}", {what} is "{reference.word}"?'
+    if reference.kind == "demonstrative":
+        return f'In the new question "{question}", what is "{reference.word}"?'
+    if reference.kind == "there":
+        return f'In the new question "{question}", which place is "there"?'
+    return f'The new question "{question}" is about which person, place or thing named before?'
+
+
+def referent_messages(question: str, reference: Reference, conversation: str) -> list[dict[str, str]]:
+    """The answer prompt (same system prompt and examples, so the same cached prefix) over the conversation."""
+    passage = Hit(chunk_id=0, source="conversation", text=conversation, start=0, end=len(conversation),
+                  score=0.0, similarity=0.0)
+    return build_messages(referent_request(question, reference), [passage])
+
+
+def referent_in(reply: str, conversation: str) -> str | None:
+    """The model's phrase as the conversation writes it; None when it named nothing said there."""
+    phrase = clean_answer(reply).strip(" .,:;\"'")
+    if model_abstained(phrase) or not phrase or len(phrase.split()) > 10 or _PRONOUN.fullmatch(phrase):
+        return None
+    found = conversation.lower().find(phrase.lower())
+    if found < 0:
+        return None
+    phrase = conversation[found:found + len(phrase)]
+    return re.sub(r"^(?:Question|Answer):\s*", "", phrase) or None
+
+
+_CAPITALISED = re.compile(r"(?:[A-Z][\w-]*|\d+)(?:\s+(?:(?:of|the|upon|de|von|van)\s+)*(?:[A-Z][\w-]*|\d+))*")
+_OPENERS = frozenset("""what which who whom whose when where why how is are was were do does did has have had can could
+will would should in on at of for to from by during after before since the a an name list give if and""".split())
+
+
+def named_in(turns: Sequence) -> str | None:
+    """The longest proper name of the latest user turn (a fallback when the model's reply is unusable)."""
+    for turn in reversed(turns):
+        if turn.role != "user":
+            continue
+        names = []
+        for match in _CAPITALISED.finditer(turn.content):
+            words = match.group().split()
+            while words and words[0].lower() in _OPENERS:
+                words = words[1:]
+            if words and not all(w.isdigit() for w in words):
+                names.append(" ".join(words))
+        if names:
+            return max(names, key=lambda n: len(n.split()))
+    return None
+
+
+def _possessive(phrase: str) -> str:
+    return phrase + ("'" if phrase.endswith("s") and not phrase.endswith("ss") else "'s")
+
+
+def standalone(question: str, reference: Reference, referent: str) -> str:
+    """The question with `referent` written where it pointed back."""
+    before, after = question[:reference.start], question[reference.end:]
+    if reference.kind == "pronoun":
+        word = reference.word.lower()
+        possessive = word in _POSSESSIVE or (word == "her" and _noun_follows(after))
+        return before + (_possessive(referent) if possessive else referent) + after
+    if reference.kind == "there":
+        at = question.lower().rfind("there", reference.start, reference.end)
+        return question[:at] + "in " + referent + question[at + len("there"):]
+    if reference.kind == "demonstrative":
+        noun = reference.word.split()[-1]
+        if noun.lower() in referent.lower():
+            return before + referent + after
+        return before + f"the {noun} ({referent})" + after
+    return f"{question.rstrip().rstrip('?.!').rstrip()} ({referent})?"
+
+
+def _noun_follows(text: str) -> bool:
+    following = _WORD.findall(text)[:1]
+    return bool(following) and following[0].lower() not in {
+        "to", "in", "on", "at", "for", "by", "with", "from", "and", "or", "as", "that", "when", "after", "before",
+        "about", "into", "over"}

@@ -1,0 +1,78 @@
+"""Follow-up questions as text: which ones lean on the conversation, and how they read rewritten to stand alone."""
+from __future__ import annotations
+
+import pytest
+
+from app.answering.followup import (
+    conversation_text,
+    named_in,
+    recent_turns,
+    reference_in,
+    referent_in,
+    standalone,
+)
+from app.schemas import Turn
+
+
+@pytest.mark.parametrize("question", [
+    "Who built the lighthouse at Varnholm?",
+    "When was the lighthouse at Varnholm converted to electricity?",
+    "How old was Peyton Manning when he played in Super Bowl 50?",  # "he" has its antecedent in the question
+    "What did the Riverside chess club founders call their first tournament?",
+    "How long does sourdough dough rest before it is baked?",
+    "What is it called when a loaf rises twice?",  # an "it" that stands for nothing
+])
+def test_a_question_that_names_its_subject_stands_alone(question):
+    assert reference_in(question) is None
+
+
+@pytest.mark.parametrize("question, kind, word", [
+    ("How tall is it?", "pronoun", "it"),
+    ("When was she born?", "pronoun", "she"),
+    ("What was his first job?", "pronoun", "his"),
+    ("How many Grammys has it won?", "pronoun", "it"),  # "Grammys" cannot be an "it"
+    ("When were they defeated by the Tran?", "pronoun", "they"),
+    ("When was this edict declared?", "demonstrative", "this edict"),
+    ("How many people live there?", "there", "there"),
+    ("What about the bread?", "ellipsis", ""),
+    ("Who is the chair?", "ellipsis", ""),
+])
+def test_a_question_that_points_back_is_recognised(question, kind, word):
+    reference = reference_in(question)
+    assert reference is not None and reference.kind == kind and reference.word == word
+
+
+@pytest.mark.parametrize("question, referent, expected", [
+    ("How tall is it?", "the lighthouse at Varnholm", "How tall is the lighthouse at Varnholm?"),
+    ("What was his first job?", "Tesla", "What was Tesla's first job?"),
+    ("Who led them in sacks?", "the Panthers", "Who led the Panthers in sacks?"),
+    ("What is their main export?", "the Normans", "What is the Normans' main export?"),
+    ("How many people live there?", "Warsaw", "How many people live in Warsaw?"),
+    ("When was this edict declared?", "the Edict of Nantes", "When was the Edict of Nantes declared?"),
+    ("When was this edict declared?", "Louis XIV", "When was the edict (Louis XIV) declared?"),
+    ("Who is the chair?", "the IPCC", "Who is the chair (the IPCC)?"),
+])
+def test_the_referent_is_written_where_the_question_pointed_back(question, referent, expected):
+    assert standalone(question, reference_in(question), referent) == expected
+
+
+def test_the_oldest_turns_are_dropped_first_to_fit_the_budget():
+    history = [Turn(role="user", content="a" * 300), Turn(role="assistant", content="b" * 300),
+               Turn(role="user", content="c" * 100), Turn(role="assistant", content="d" * 50)]
+    assert [t.content[0] for t in recent_turns(history, 500)] == ["b", "c", "d"]
+    assert [t.content[0] for t in recent_turns(history, 10)] == ["d"]  # the latest always stays
+    assert len(conversation_text(recent_turns(history, 10), 10)) == 10
+
+
+def test_the_models_phrase_must_come_from_the_conversation():
+    conversation = "Question: Who built the lighthouse at Varnholm?\nAnswer: Ada Brook"
+    assert referent_in("The lighthouse at Varnholm.", conversation) == "the lighthouse at Varnholm"
+    assert referent_in("ada brook", conversation) == "Ada Brook"
+    assert referent_in("I don't know.", conversation) is None
+    assert referent_in("Marta Kowalski", conversation) is None  # not said in this conversation
+    assert referent_in("it", conversation) is None
+
+
+def test_the_fallback_referent_is_the_longest_name_of_the_last_question():
+    history = [Turn(role="user", content="Who won Super Bowl 50 in Santa Clara?"), Turn(role="assistant", content="the Broncos")]
+    assert named_in(history) == "Super Bowl 50"
