@@ -34,7 +34,8 @@ class Settings(BaseSettings):
                     "faster than torch with the same vectors), `torch` (sentence-transformers) or `onnx-int8` "
                     "(int8 weights; an index built with it records the model as NAME@int8).",
     )
-    chunk_tokens: int = Field(192, ge=16, description="Maximum word-pieces per chunk (embedder's tokenizer).")
+    chunk_tokens: int = Field(
+        254, ge=16, description="Maximum word-pieces per chunk (embedder's tokenizer); paragraphs that fit stay whole.")
     max_file_bytes: int = Field(50 * 1024 * 1024, ge=1, description="Larger files are skipped by ingest.")
     max_file_seconds: float = Field(
         60.0, ge=0, description="A file whose text takes longer to extract is skipped (its reader is stopped); 0: no limit.")

@@ -3,14 +3,22 @@
 Text is cut into segments at sentence ends and line breaks; a segment longer than the budget is
 cut at word-piece boundaries. Segments are packed greedily into chunks of at most `max_tokens`
 word-pieces, and the next chunk starts with the last whole segments worth at most
-`overlap_tokens`. Every chunk is a slice of the input: `text[chunk.start:chunk.end] == chunk.text`.
+`overlap_tokens`. Paragraphs (blank-line separated) are kept whole where they fit: a chunk already
+a quarter full ends at a paragraph break rather than take only the start of the next paragraph,
+and nothing is repeated across such a break. Every chunk is a slice of the input:
+`text[chunk.start:chunk.end] == chunk.text`.
 """
 from __future__ import annotations
 
+import bisect
+import re
 from dataclasses import dataclass
 
 from core.text import sentence_spans, trim_span
 from index.types import Chunk
+
+
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 
 
 @dataclass(frozen=True)
@@ -34,20 +42,30 @@ class Chunker:
 
     def split(self, text: str) -> list[Chunk]:
         segments = self._segments(text)
+        paragraph = _paragraph_of(text, segments)
+        # Word-pieces from each segment to the end of its paragraph.
+        rest = [0] * len(segments)
+        for j in reversed(range(len(segments))):
+            same = j + 1 < len(segments) and paragraph[j + 1] == paragraph[j]
+            rest[j] = segments[j].tokens + (rest[j + 1] if same else 0)
         chunks: list[Chunk] = []
         i = 0
         while i < len(segments):
             j, total = i, 0
             while j < len(segments) and total + segments[j].tokens <= self.max_tokens:
+                if (j > i and paragraph[j] != paragraph[j - 1] and total + rest[j] > self.max_tokens
+                        and total >= self.max_tokens // 4):
+                    break  # the next paragraph would not fit whole: end this chunk at the break
                 total += segments[j].tokens
                 j += 1
             start, end = segments[i].start, segments[j - 1].end
             chunks.append(Chunk(text=text[start:end], start=start, end=end))
             if j == len(segments):
                 break
-            # Step back over whole segments for the overlap, but always move forward.
+            # Step back over whole segments of the same paragraph for the overlap, but always move forward.
             k, overlap = j, 0
-            while k - 1 > i and overlap + segments[k - 1].tokens <= self.overlap_tokens:
+            while (k - 1 > i and paragraph[k - 1] == paragraph[j]
+                   and overlap + segments[k - 1].tokens <= self.overlap_tokens):
                 overlap += segments[k - 1].tokens
                 k -= 1
             i = k
@@ -73,3 +91,9 @@ class Chunker:
                 if piece_end > piece_start:
                     segments.append(_Segment(piece_start, piece_end, len(window)))
         return segments
+
+
+def _paragraph_of(text: str, segments: list[_Segment]) -> list[int]:
+    """The paragraph number of each segment (paragraphs are separated by blank lines)."""
+    breaks = [m.end() for m in _PARAGRAPH_BREAK.finditer(text)]
+    return [bisect.bisect_right(breaks, segment.start) for segment in segments]

@@ -44,6 +44,34 @@ def test_chunks_break_between_sentences_and_overlap(chunker):
         assert after.start > before.start, "every chunk moves forward"
 
 
+def _paragraph(chunker, topic: str, share: float) -> str:
+    """Sentences about `topic` worth about `share` of the chunker's budget."""
+    sentences, n = [], 0
+    while _tokens(chunker, " ".join(sentences)) < share * chunker.max_tokens:
+        sentences.append(f"The {topic} report, part {n}, notes a change in the {topic} figures this season.")
+        n += 1
+    return " ".join(sentences)
+
+
+def test_paragraphs_that_fit_are_never_split_between_chunks(chunker):
+    paragraphs = [_paragraph(chunker, topic, 0.4) for topic in ("harbour", "orchard", "railway", "quarry", "bakery")]
+    text = "\n\n".join(paragraphs)
+    chunks = chunker.split(text)
+    starts = {text.index(p) for p in paragraphs}
+    ends = {text.index(p) + len(p) for p in paragraphs}
+    for chunk in chunks:
+        assert chunk.start in starts and chunk.end in ends, "each chunk is whole paragraphs"
+        assert _tokens(chunker, chunk.text) <= chunker.max_tokens
+    assert len(chunks) == 3  # two paragraphs fit a chunk, a third would not
+    assert all(after.start >= before.end for before, after in zip(chunks, chunks[1:])), "nothing repeated"
+
+
+def test_a_heading_stays_with_the_paragraph_it_introduces(chunker):
+    heading, body = "# Quarry safety", _paragraph(chunker, "quarry", 1.5)
+    chunks = chunker.split(f"{heading}\n\n{body}")
+    assert chunks[0].text.startswith(heading) and len(chunks[0].text) > len(heading) * 5
+
+
 def test_a_sentence_longer_than_a_chunk_is_cut_at_word_pieces(embedder):
     chunker = Chunker(embedder.tokenizer, max_tokens=32, overlap_tokens=8)
     text = " ".join(random.Random(7).choice(["alpha", "beta", "gamma", "délta", "εψιλον"]) for _ in range(400))
