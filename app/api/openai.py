@@ -1,8 +1,10 @@
 """OpenAI-compatible routes, so existing clients work unchanged: `POST /v1/chat/completions` and `GET /v1/models`.
 
 Two models are listed. `ragqa` (and any name other than the loaded model's) answers the last
-user message like `POST /ask`: retrieval, the grounded answer as the message content, and
-`citations`, `quote` and `abstained` as extra top-level fields. The loaded model's own name
+user message like `POST /ask`, with the user and assistant messages before it as its `history`
+(system messages are ignored: answers follow ragqa's own instructions): retrieval, the grounded
+answer as the message content, and `citations`, `quote`, `abstained` and `standalone_question` as
+extra top-level fields. The loaded model's own name
 (`RAGQA_MODEL`, e.g. `qwen2.5-coder-1.5b`) completes the messages as given, with no retrieval:
 that is what makes one ragqa server the generator of others (`RAGQA_GENERATOR_URL`). Both go
 through the same generation queue, so their requests are batched together. Decoding is greedy
@@ -21,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.api.routes import ServicesDep
 from app.api.streaming import error_payload, event_stream, events, stream_pieces
 from app.generation.queue import QueuedGeneration
-from app.schemas import MAX_QUESTION_CHARS, AskResponse, ErrorResponse
+from app.schemas import MAX_QUESTION_CHARS, AskResponse, ErrorResponse, Turn
 
 RAG_MODEL = "ragqa"
 
@@ -81,7 +83,8 @@ def _grounding(response: AskResponse) -> dict:
     """The extra fields of an answer: what ragqa adds to an OpenAI completion."""
     return {"citations": [c.model_dump() for c in response.citations],
             "quote": response.quote.model_dump() if response.quote else None,
-            "abstained": response.abstained, "answer": response.answer}
+            "abstained": response.abstained, "answer": response.answer,
+            "standalone_question": response.standalone_question}
 
 
 def _usage(queued: QueuedGeneration) -> dict:
@@ -117,9 +120,9 @@ async def chat_completions(body: ChatCompletionRequest, services: ServicesDep):
         return await _stream(completion, lambda on_text: services.queue.generate(messages, max_tokens, on_text),
                              lambda queued: completion.chunk({}, finish_reason(queued), usage=_usage(queued)))
 
-    question = _last_user_text(body.messages)
+    question, history = _conversation(body.messages)
     if not body.stream:
-        response = await services.answerer.ask(question, body.top_k)
+        response = await services.answerer.ask(question, body.top_k, history=history)
         return completion.whole(response.answer, "stop", **_grounding(response))
 
     def done(response: AskResponse) -> bytes:
@@ -127,14 +130,20 @@ async def chat_completions(body: ChatCompletionRequest, services: ServicesDep):
         delta = {} if completion.sent_text else {"role": "assistant", "content": response.answer}
         return completion.chunk(delta, "stop", **_grounding(response))
 
-    return await _stream(completion, lambda on_text: services.answerer.ask(question, body.top_k, on_text), done)
+    return await _stream(completion, lambda on_text: services.answerer.ask(question, body.top_k, on_text,
+                                                                           history=history), done)
 
 
-def _last_user_text(messages: list[ChatMessage]) -> str:
-    question = next((m.text() for m in reversed(messages) if m.role == "user"), "").strip()
+def _conversation(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
+    """The last user message (the question) and the user and assistant messages before it (its history).
+    System, tool and empty messages are left out, and so is anything after the last user message."""
+    last = max((n for n, m in enumerate(messages) if m.role == "user"), default=None)
+    question = messages[last].text().strip() if last is not None else ""
     if not question or len(question) > MAX_QUESTION_CHARS:
         raise HTTPException(422, f"the last user message must hold a question of 1 to {MAX_QUESTION_CHARS} characters")
-    return question
+    history = [Turn(role=m.role, content=m.text()) for m in messages[:last]
+               if m.role in ("user", "assistant") and m.text().strip()]
+    return question, history
 
 
 async def _stream(completion: _Completion, produce, done_chunk):

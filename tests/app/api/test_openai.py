@@ -105,3 +105,25 @@ def test_an_unreachable_generator_is_a_clear_error():
     generator = RemoteGenerator(url, model="any")
     with pytest.raises(GeneratorUnavailableError, match=url):
         generator.generate([{"role": "user", "content": "hi"}], 4)
+
+
+FOLLOW_UP = [{"role": "system", "content": "You are a helpful assistant."},
+             {"role": "user", "content": "Who built the lighthouse at Varnholm?"}]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_multi_turn_chat_answers_the_follow_up_in_context(client, stream):
+    first = client.chat.completions.create(model="ragqa", messages=FOLLOW_UP)
+    messages = [*FOLLOW_UP, {"role": "assistant", "content": first.choices[0].message.content},
+                {"role": "user", "content": "When was it converted to electricity?"}]
+    if stream:
+        chunks = list(client.chat.completions.create(model="ragqa", messages=messages, stream=True))
+        extra = chunks[-1].model_extra
+        assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices).strip()
+    else:
+        extra = client.chat.completions.create(model="ragqa", messages=messages).model_extra
+    assert first.model_extra["standalone_question"] == "Who built the lighthouse at Varnholm?"
+    searched = extra["standalone_question"]
+    assert searched != "When was it converted to electricity?"
+    assert any(phrase in searched for phrase in ("lighthouse", "Varnholm", "Ada Brook")), searched
+    assert extra["citations"][0]["source"] == "lighthouse.txt"
