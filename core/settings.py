@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     max_file_seconds: float = Field(
         60.0, ge=0, description="A file whose text takes longer to extract is skipped (its reader is stopped); 0: no limit.")
     chunk_overlap_tokens: int = Field(32, ge=0, description="Word-pieces of whole sentences repeated between chunks.")
+    skip_duplicates: bool = Field(
+        True, description="Ingest indexes one copy of documents whose text is the same or nearly the same (an HTML page "
+                          "and its reST source, say) and reports the others as skipped, naming the indexed copy.")
+    duplicate_similarity: float = Field(
+        0.5, gt=0, le=1,
+        description="How similar a new document must be to an indexed one to be skipped as its near duplicate: the "
+                    "estimated Jaccard similarity of their 5-word shingles (1: only the same words in the same order).")
 
     # Vector store (see docs/scaling.md).
     vector_store: Literal["faiss", "milvus"] = Field(

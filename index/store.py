@@ -45,6 +45,12 @@ CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     text, content='chunks', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
 );
+-- What ingest compares new documents with to skip duplicates (ingest/duplicates.py); a document
+-- indexed before this table existed has none until a run computes it from its text.
+CREATE TABLE IF NOT EXISTS document_fingerprints (
+    document_id INTEGER PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
+    fingerprint BLOB NOT NULL
+);
 CREATE TRIGGER IF NOT EXISTS chunks_fts_insert AFTER INSERT ON chunks BEGIN
     INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.text);
 END;
@@ -123,6 +129,7 @@ class ChunkStore:
         metadata: dict,
         chunks: Sequence[Chunk],
         embeddings: np.ndarray,  # (len(chunks), dim) float32
+        fingerprint: bytes | None = None,
     ) -> tuple[list[int], list[int]]:
         """Insert or replace one document and its chunks atomically. Returns (removed ids, new ids)."""
         if len(chunks) != len(embeddings):
@@ -135,6 +142,9 @@ class ChunkStore:
                 (source, content_hash, size, _now(), text, json.dumps(metadata)),
             )
             doc_id = cur.lastrowid
+            if fingerprint is not None:
+                self.db.execute("INSERT INTO document_fingerprints(document_id, fingerprint) VALUES (?, ?)",
+                                (doc_id, fingerprint))
             new_ids = []
             for ordinal, (chunk, vector) in enumerate(zip(chunks, embeddings)):
                 cur = self.db.execute(
@@ -160,13 +170,28 @@ class ChunkStore:
             (source,),
         )]
         self.db.execute("DELETE FROM chunks WHERE document_id IN (SELECT id FROM documents WHERE source = ?)", (source,))
+        self.db.execute("DELETE FROM document_fingerprints WHERE document_id IN "
+                        "(SELECT id FROM documents WHERE source = ?)", (source,))
         self.db.execute("DELETE FROM documents WHERE source = ?", (source,))
         return ids
+
+    def set_fingerprint(self, source: str, fingerprint: bytes) -> None:
+        """Keep the fingerprint of a document indexed before fingerprints were (no generation change)."""
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO document_fingerprints(document_id, fingerprint) "
+                            "SELECT id, ? FROM documents WHERE source = ?", (fingerprint, source))
 
     # --- reads --------------------------------------------------------------------------------
     def manifest(self) -> dict[str, str]:
         """{source: content_hash} of every stored document."""
         return {r[0]: r[1] for r in self.db.execute("SELECT source, content_hash FROM documents")}
+
+    def fingerprints(self, sources: Sequence[str]) -> dict[str, bytes | None]:
+        """{source: fingerprint, or None if it has none yet} of these stored documents."""
+        wanted = set(sources)
+        rows = self.db.execute("SELECT d.source, f.fingerprint FROM documents d "
+                               "LEFT JOIN document_fingerprints f ON f.document_id = d.id")
+        return {r[0]: r[1] for r in rows if r[0] in wanted}
 
     def documents(self) -> list[Document]:
         rows = self.db.execute(

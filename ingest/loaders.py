@@ -50,7 +50,10 @@ def load_plain_text(data: bytes) -> LoadedText:
     return LoadedText(decode_text(data))
 
 
-_DROPPED_HTML_TAGS = ("script", "style", "noscript", "template", "svg", "head")
+_DROPPED_HTML_TAGS = ("script", "style", "noscript", "template", "svg", "head", "nav", "footer")
+# ARIA landmarks of a site's chrome, not the page's content: a Sphinx page's sidebar, breadcrumbs and
+# footer are half of a short page's text, the same on every page (which also hides near duplicates).
+_DROPPED_HTML_ROLES = frozenset({"navigation", "contentinfo", "search"})
 _BLOCK_HTML_TAGS = ("p", "div", "section", "article", "li", "tr", "pre", "blockquote", "dt", "dd",
                     "h1", "h2", "h3", "h4", "h5", "h6", "br", "table", "ul", "ol", "dl", "header",
                     "footer", "nav", "main", "aside", "figure", "figcaption", "hr")
@@ -86,7 +89,7 @@ def _visible_text(root) -> list[str]:
         if node is None:  # the end of a block element
             pieces.append("\n")
         elif isinstance(node, Tag):
-            if node.name in _DROPPED_HTML_TAGS:
+            if node.name in _DROPPED_HTML_TAGS or _is_site_chrome(node):
                 continue
             if node.name in _BLOCK_HTML_TAGS:
                 pieces.append("\n")
@@ -95,6 +98,12 @@ def _visible_text(root) -> list[str]:
         elif type(node) in (NavigableString, CData):  # not comments, doctypes or processing instructions
             pieces.append(str(node))
     return pieces
+
+
+def _is_site_chrome(tag) -> bool:
+    """A navigation, search or footer landmark: by ARIA role, or the id or class `footer` that most site generators use."""
+    return (tag.get("role") in _DROPPED_HTML_ROLES or tag.get("id") == "footer"
+            or "footer" in (tag.get("class") or ()))
 
 
 def load_pdf(data: bytes) -> LoadedText:

@@ -3,26 +3,39 @@
 The index's documents table is the manifest (source path → SHA-256 of the file's bytes). A file
 whose hash matches is not read again; a changed file is re-chunked and replaced; a file that is
 gone is removed. Every file's change is one SQLite transaction, so a crash leaves a consistent index.
+A new file whose text is the same or nearly the same as an indexed one's is skipped, naming that
+copy. Files are read, parsed and chunked by a background thread while the previous batch is embedded.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from index.directory import IndexDirectory
 from index.embedder import Embedder
 from index.types import Chunk
 from ingest.chunking import Chunker
+from ingest.duplicates import DuplicateIndex, Fingerprint, fingerprint
 from ingest.loaders import LoadedText, UnreadableFile, loader_for, page_of
 from ingest.sandbox import load_within
 
 if TYPE_CHECKING:
     from core.settings import Settings
+
+T = TypeVar("T")
+
+# Of two copies of one text, the one kept is the one already indexed; among new files, a rendered
+# format before its source (an HTML page before the reST or Markdown it was made from), then by path.
+_FORMAT_PREFERENCE = {".html": 0, ".htm": 0, ".pdf": 1, ".md": 2, ".markdown": 2, ".txt": 3}
+READ_AHEAD_FILES = 16  # files parsed and chunked ahead of the embedder (bounded memory)
 
 
 @dataclass
@@ -33,14 +46,17 @@ class IngestReport:
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
-    skipped: list[dict[str, str]] = field(default_factory=list)  # {"path", "reason"}
+    skipped: list[dict[str, str]] = field(default_factory=list)  # {"path", "reason"[, "duplicate_of"]}
     chunks_embedded: int = 0
     seconds: float = 0.0
 
-    def skipper(self, on_skip: Callable[[str, str], None] | None) -> Callable[[str, str], None]:
+    def skipper(self, on_skip: Callable[[str, str], None] | None) -> Callable[..., None]:
         """Records a skipped file here and tells `on_skip` about it."""
-        def skip(source: str, reason: str) -> None:
-            self.skipped.append({"path": source, "reason": reason})
+        def skip(source: str, reason: str, duplicate_of: str | None = None) -> None:
+            entry = {"path": source, "reason": reason}
+            if duplicate_of is not None:
+                entry["duplicate_of"] = duplicate_of
+            self.skipped.append(entry)
             if on_skip:
                 on_skip(source, reason)
         return skip
@@ -49,9 +65,14 @@ class IngestReport:
     def readable(self) -> int:
         return len(self.added) + len(self.updated) + len(self.unchanged)
 
+    @property
+    def duplicates(self) -> int:
+        return sum(1 for s in self.skipped if "duplicate_of" in s)
+
     def summary(self) -> str:
+        duplicates = f" ({self.duplicates} duplicates)" if self.duplicates else ""
         line = (f"files added {len(self.added)}, updated {len(self.updated)}, removed {len(self.removed)}, "
-                f"unchanged {len(self.unchanged)}, skipped {len(self.skipped)}; "
+                f"unchanged {len(self.unchanged)}, skipped {len(self.skipped)}{duplicates}; "
                 f"chunks embedded {self.chunks_embedded}; {self.seconds:.1f} s")
         if not (self.added or self.updated or self.removed):
             line += " (index already up to date)"
@@ -68,6 +89,10 @@ class _Candidate:
     path: Path
     source: str  # relative POSIX path: the document's name in the index and in citations
 
+    @property
+    def preference(self) -> tuple[int, str]:
+        return _FORMAT_PREFERENCE.get(self.path.suffix.lower(), 9), self.source
+
 
 @dataclass
 class _Pending:
@@ -77,6 +102,7 @@ class _Pending:
     loaded: LoadedText
     chunks: list[Chunk]
     is_update: bool
+    fingerprint: Fingerprint | None
 
 
 def discover(root: Path, skip: Callable[[str, str], None]) -> Iterator[_Candidate]:
@@ -111,44 +137,46 @@ def discover(root: Path, skip: Callable[[str, str], None]) -> Iterator[_Candidat
 
 
 class IngestPipeline:
-    """Loads, chunks, embeds and stores the documents of one folder into one index directory."""
+    """Loads, chunks, embeds and stores the documents of one folder into one index directory.
+
+    `duplicate_similarity`: a new document at least this similar to an indexed one (estimated
+    Jaccard similarity of their 5-word shingles) is skipped; None indexes every copy.
+    """
 
     def __init__(self, index: IndexDirectory, embedder: Embedder, chunker: Chunker,
-                 max_file_bytes: int = 50 * 1024 * 1024, batch_chunks: int = 256, max_file_seconds: float = 0) -> None:
+                 max_file_bytes: int = 50 * 1024 * 1024, batch_chunks: int = 256, max_file_seconds: float = 0,
+                 duplicate_similarity: float | None = 0.5) -> None:
         self.index = index
         self.embedder = embedder
-        self.chunker = chunker
+        # The chunker runs in the reading thread while the embedder tokenizes batches: a fast
+        # tokenizer must not be used by two threads at once, so the chunker gets its own.
+        self.chunker = Chunker(copy.deepcopy(chunker.tokenizer), chunker.max_tokens, chunker.overlap_tokens)
         self.max_file_bytes = max_file_bytes
         self.batch_chunks = batch_chunks
         self.max_file_seconds = max_file_seconds
+        self.duplicate_similarity = duplicate_similarity
 
     @classmethod
     def from_settings(cls, index: IndexDirectory, embedder: Embedder, settings: Settings) -> IngestPipeline:
-        """The pipeline the settings describe: chunk size and overlap, and the file size limit."""
+        """The pipeline the settings describe: chunk size and overlap, file limits, duplicate detection."""
         chunker = Chunker(embedder.tokenizer, settings.chunk_tokens, settings.chunk_overlap_tokens)
         return cls(index, embedder, chunker, max_file_bytes=settings.max_file_bytes,
-                   max_file_seconds=settings.max_file_seconds)
+                   max_file_seconds=settings.max_file_seconds,
+                   duplicate_similarity=settings.duplicate_similarity if settings.skip_duplicates else None)
 
     def run(self, root: Path, on_file: Callable[[str], None] | None = None,
             on_skip: Callable[[str, str], None] | None = None) -> IngestReport:
         started = time.perf_counter()
         report = IngestReport()
-
         skip = report.skipper(on_skip)
-
         manifest = self.index.store.manifest()
-        seen: set[str] = set()
-
-        def candidates() -> Iterator[_Candidate]:
-            for candidate in discover(root, skip):
-                seen.add(candidate.source)
-                yield candidate
-
-        self._ingest(candidates(), manifest, report, skip, on_file)
+        candidates = list(discover(root, skip))
+        present = {c.source for c in candidates}
+        self._ingest(candidates, manifest, report, skip, on_file, present)
         # Remove what is gone, but only when something could be read: an empty or unmounted folder
         # must not wipe an index.
         if report.readable:
-            for source in sorted(set(manifest) - seen):
+            for source in sorted(set(manifest) - present):
                 self.index.remove_document(source)
                 report.removed.append(source)
         self.index.flush({"source_folder": str(root.resolve())})
@@ -160,28 +188,46 @@ class IngestPipeline:
         """Add or update only the named files of `root` (paths relative to it); other documents stay as they are."""
         started = time.perf_counter()
         report = IngestReport()
-
         skip = report.skipper(on_skip)
-
-        def candidates() -> Iterator[_Candidate]:
-            for source in sources:
-                path = root / source
-                if loader_for(path) is None:
-                    skip(source, f"unsupported format {path.suffix or '(none)'}")
-                else:
-                    yield _Candidate(path, source)
-
-        self._ingest(candidates(), self.index.store.manifest(), report, skip, None)
+        candidates = []
+        for source in sources:
+            path = root / source
+            if loader_for(path) is None:
+                skip(source, f"unsupported format {path.suffix or '(none)'}")
+            else:
+                candidates.append(_Candidate(path, source))
+        self._ingest(candidates, self.index.store.manifest(), report, skip, None, present=None)
         self.index.flush({"source_folder": str(root.resolve())})
         report.seconds = time.perf_counter() - started
         return report
 
-    def _ingest(self, candidates: Iterable[_Candidate], manifest: dict[str, str], report: IngestReport,
-                skip: Callable[[str, str], None], on_file: Callable[[str], None] | None) -> None:
-        """Prepare each candidate and write them in batches of about `batch_chunks` chunks."""
+    # --- the run -------------------------------------------------------------------------------
+    def _ingest(self, candidates: list[_Candidate], manifest: dict[str, str], report: IngestReport,
+                skip: Callable[..., None], on_file: Callable[[str], None] | None, present: set[str] | None) -> None:
+        """Find what changed, then prepare it in a background thread and embed and write it in batches.
+
+        `present`: the documents still in the folder (None: all indexed ones, for a partial run);
+        only those can be the kept copy of a duplicate.
+        """
+        changed: list[_Candidate] = []
+        for candidate in candidates:  # first, what is unchanged: its indexed copy stays a kept copy
+            content_hash = self._hash_of(candidate, skip)
+            if content_hash is None:
+                pass
+            elif manifest.get(candidate.source) == content_hash:
+                report.unchanged.append(candidate.source)
+            else:
+                changed.append(candidate)
+                continue
+            if on_file:
+                on_file(candidate.source)
+        if not changed:
+            return
+        kept = self._kept_copies(manifest, report.unchanged if present is not None else None)
+        changed.sort(key=lambda c: c.preference)
+        prepared = ((c, self._prepare(c, manifest, skip, kept)) for c in changed)
         pending: list[_Pending] = []
-        for candidate in candidates:
-            item = self._prepare(candidate, manifest, report, skip)
+        for candidate, item in _read_ahead(prepared, READ_AHEAD_FILES):
             if on_file:
                 on_file(candidate.source)
             if item is not None:
@@ -191,28 +237,59 @@ class IngestPipeline:
                     pending = []
         self._write(pending, report)
 
-    def _prepare(self, candidate: _Candidate, manifest: dict[str, str], report: IngestReport,
-                 skip_file: Callable[[str, str], None]) -> _Pending | None:
-        def skip(reason: str) -> None:
-            skip_file(candidate.source, reason)
-
+    def _hash_of(self, candidate: _Candidate, skip: Callable[..., None]) -> str | None:
         try:
             size = candidate.path.stat().st_size
             if size > self.max_file_bytes:
-                skip(f"larger than the limit of {self.max_file_bytes} bytes")
+                skip(candidate.source, f"larger than the limit of {self.max_file_bytes} bytes")
                 return None
+            return hashlib.sha256(candidate.path.read_bytes()).hexdigest()
+        except OSError as exc:
+            skip(candidate.source, f"cannot read ({exc.strerror or exc})")
+            return None
+
+    def _kept_copies(self, manifest: dict[str, str], unchanged: list[str] | None) -> DuplicateIndex | None:
+        """The indexed documents new files are compared with: the unchanged ones (all, for a partial run)."""
+        if self.duplicate_similarity is None:
+            return None
+        kept = DuplicateIndex(self.duplicate_similarity)
+        sources = list(manifest) if unchanged is None else unchanged
+        for source, stored in self.index.store.fingerprints(sources).items():
+            if stored is None:  # indexed before fingerprints were kept: made once from its text, and kept
+                stored = fingerprint(self.index.store.document_text(source) or "").to_bytes()
+                self.index.store.set_fingerprint(source, stored)
+            kept.add(source, manifest[source], Fingerprint.from_bytes(stored))
+        return kept
+
+    def _prepare(self, candidate: _Candidate, manifest: dict[str, str], skip_file: Callable[..., None],
+                 kept: DuplicateIndex | None) -> _Pending | None:
+        """Read, parse and chunk one changed or new file (in the reading thread); None if it is skipped."""
+        def skip(reason: str, duplicate_of: str | None = None) -> None:
+            skip_file(candidate.source, reason, duplicate_of)
+
+        try:
             data = candidate.path.read_bytes()
         except OSError as exc:
             skip(f"cannot read ({exc.strerror or exc})")
             return None
+        if len(data) > self.max_file_bytes:
+            skip(f"larger than the limit of {self.max_file_bytes} bytes")
+            return None
         content_hash = hashlib.sha256(data).hexdigest()
-        if manifest.get(candidate.source) == content_hash:
-            report.unchanged.append(candidate.source)
+        is_update = candidate.source in manifest
+        # Only a file new to the index is checked: an indexed document's new version replaces it.
+        check = kept is not None and not is_update
+        if check and (match := kept.same_bytes(content_hash)):
+            skip(match.reason(), match.source)
             return None
         try:
             loaded = load_within(candidate.path, data, self.max_file_seconds)
         except UnreadableFile as exc:
             skip(str(exc))  # a previously indexed version, if any, stays in the index
+            return None
+        fp = fingerprint(loaded.text) if kept is not None else None
+        if check and (match := kept.match(fp)):
+            skip(match.reason(), match.source)
             return None
         chunks = self.chunker.split(loaded.text)
         if not chunks:
@@ -220,8 +297,9 @@ class IngestPipeline:
             return None
         if pages := loaded.metadata.get("pages"):
             chunks = [Chunk(c.text, c.start, c.end, {"page": page_of(c.start, pages)}) for c in chunks]
-        return _Pending(candidate.source, content_hash, len(data), loaded, chunks,
-                        is_update=candidate.source in manifest)
+        if kept is not None:
+            kept.add(candidate.source, content_hash, fp)
+        return _Pending(candidate.source, content_hash, len(data), loaded, chunks, is_update, fp)
 
     def _write(self, pending: list[_Pending], report: IngestReport) -> None:
         """Embed a batch of documents together (faster), then commit each in its own transaction."""
@@ -232,7 +310,52 @@ class IngestPipeline:
         for p in pending:
             n = len(p.chunks)
             self.index.write_document(p.source, p.content_hash, p.size, p.loaded.text, p.loaded.metadata,
-                                      p.chunks, vectors[offset:offset + n])
+                                      p.chunks, vectors[offset:offset + n],
+                                      fingerprint=p.fingerprint.to_bytes() if p.fingerprint else None)
             offset += n
             (report.updated if p.is_update else report.added).append(p.source)
             report.chunks_embedded += n
+
+
+def _read_ahead(items: Iterable[T], ahead: int) -> Iterator[T]:
+    """`items`, computed by a background thread up to `ahead` items before they are asked for.
+
+    An exception raised computing an item is raised here, in its place; when the consumer stops
+    early (an exception of its own), the thread stops after the item it is computing.
+    """
+    buffer: queue.Queue = queue.Queue(maxsize=ahead)
+    stop = threading.Event()
+    end = object()
+
+    def put(entry: tuple[bool, object]) -> bool:
+        while not stop.is_set():
+            try:
+                buffer.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((True, item)):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            put((False, exc))
+            return
+        put((True, end))
+
+    thread = threading.Thread(target=produce, name="ragqa-ingest-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            ok, item = buffer.get()
+            if not ok:
+                raise item  # type: ignore[misc]
+            if item is end:
+                return
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        thread.join()

@@ -36,6 +36,14 @@ def test_html_keeps_visible_text_and_drops_scripts_and_styles():
     assert loaded.metadata["title"] == "Guide"
 
 
+def test_html_drops_the_sites_navigation_and_footer_but_keeps_the_page():
+    html = (b"<html><body><nav>Home | Blog</nav><div class='related' role='navigation'>next | previous</div>"
+            b"<header><h1>Release notes</h1></header><div role='main'><p>Version 2 reads PDF files.</p></div>"
+            b"<div role='search'>Quick search</div><div class='footer'>Copyright 2026</div>"
+            b"<footer>Made with a generator</footer></body></html>")
+    assert load_html(html).text.splitlines() == ["Release notes", "Version 2 reads PDF files."]
+
+
 def test_html_without_visible_text_is_refused():
     with pytest.raises(UnreadableFile, match="no visible text"):
         load_html(b"<html><script>x()</script></html>")
