@@ -1,4 +1,4 @@
-"""`python -m bench.ingest [FOLDER]`: ingestion throughput and memory, against `SentenceTransformer.encode`.
+"""`python -m bench.ingest [FOLDER]`: ingestion throughput and memory, against `SentenceTransformer.encode` and Haystack.
 
 Each measurement runs in a fresh child process. The child ingests FOLDER with the project's own
 pipeline (load, chunk, embed, store) into a temporary index, then times the reference, the torch
@@ -6,12 +6,17 @@ pipeline (load, chunk, embed, store) into a temporary index, then times the refe
 size, in the same process. The figure is the ratio of the two rates (chunks per second). Peak RSS
 is the child's high-water mark while ingesting (read before the reference runs). `--growth FOLDER`
 repeats the torch run on growing subsets of a second folder, to show how memory grows with its size.
+`--peer` ingests FOLDER with ragqa's default settings and with Haystack 2 (its HTML and text
+converters, 200-word splitter and sentence-transformers embedder on torch; `bench/peer_haystack.py`),
+each in a fresh process, in alternating order, and reports files, chunks, characters, wall time and
+peak RSS of both: the ratio is Haystack's wall time over ragqa's for the same folder.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import multiprocessing
+import os
 import resource
 import shutil
 import statistics
@@ -21,6 +26,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from bench.peer_haystack import available as peer_available
+from bench.peer_haystack import peer_files
 from core.environment import use_offline_models
 from core.settings import Settings
 
@@ -117,10 +124,91 @@ def measure(folder: str, backend: str, rounds: int, questions: str | None = None
     return result
 
 
+def measure_ragqa(folder: str) -> dict:
+    """In a child process: ingest `folder` with the default settings; files, chunks, characters, time, memory.
+
+    The embedder is loaded and warmed up before the clock starts, as the peer's is. Peak RSS adds the
+    reader process's peak (files are parsed there) to this process's: an upper bound of the two together.
+    """
+    from index.directory import IndexDirectory
+    from index.embedder import Embedder
+    from ingest.pipeline import IngestPipeline
+    from ingest.sandbox import stop_reader
+
+    settings = Settings()
+    embedder = Embedder.from_settings(settings)
+    embedder.embed(["warm-up: the first call pays for lazy initialisation"] * 8)
+    with tempfile.TemporaryDirectory(prefix="ragqa-bench-ingest-") as tmp:
+        index = IndexDirectory.open_for_writing(Path(tmp) / "index", embedder.name, embedder.dimension)
+        pipeline = IngestPipeline.from_settings(index, embedder, settings)
+        started = time.perf_counter()
+        report = pipeline.run(Path(folder))
+        seconds = time.perf_counter() - started
+        stop_reader()
+        characters = index.store.db.execute("SELECT COALESCE(SUM(LENGTH(text)), 0) FROM documents").fetchone()[0]
+        index.close()
+    reader_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"system": "ragqa", "files": report.readable, "skipped": len(report.skipped),
+            "duplicates": report.duplicates, "chunks": report.chunks_embedded, "characters": characters,
+            "seconds": seconds, "peak_rss_mib": _peak_rss_mib() + reader_peak, "embedding_backend": settings.embedding_backend}
+
+
+def measure_haystack(folder: str, batch_size: int) -> dict:
+    """In a child process: the same folder through the peer (bench/peer_haystack.py)."""
+    from bench.peer_haystack import haystack_ingest
+    from index.embedder import resolve_embedding_model
+
+    result = haystack_ingest(Path(folder), resolve_embedding_model(Settings().embedding_model), batch_size)
+    return {**result, "peak_rss_mib": _peak_rss_mib()}
+
+
+def compare_with_peer(folder: Path, rounds: int) -> dict:
+    """ragqa and Haystack on `folder`, each round in the other order; the medians and their ratio."""
+    runs: dict[str, list[dict]] = {"ragqa": [], "Haystack": []}
+    batch_size = Settings().embedding_batch_size
+    for n in range(rounds):
+        order = ("ragqa", "Haystack") if n % 2 == 0 else ("Haystack", "ragqa")
+        for system in order:
+            print(f"round {n + 1}/{rounds}: {system} on {folder} ...", file=sys.stderr)
+            run = (_child(measure_ragqa, str(folder)) if system == "ragqa"
+                   else _child(measure_haystack, str(folder), batch_size))
+            run["load_average"] = os.getloadavg()[0]
+            print(json.dumps(run), file=sys.stderr)
+            runs[system].append(run)
+    rows = []
+    for system, measured in runs.items():
+        row = {**measured[0], "seconds": statistics.median(r["seconds"] for r in measured),
+               "peak_rss_mib": max(r["peak_rss_mib"] for r in measured), "rounds": measured}
+        rows.append(row)
+    ratio = rows[1]["seconds"] / rows[0]["seconds"]
+    return {"folder": str(folder), "files": len(peer_files(folder)), "rows": rows, "ratio": ratio,
+            "ratios": [h["seconds"] / r["seconds"] for r, h in zip(runs["ragqa"], runs["Haystack"])]}
+
+
+def _child(function, *args):
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(function, *args).result()
+
+
 def in_child(folder: Path, backend: str, rounds: int, questions: Path | None = None) -> dict:
     """`measure` in a fresh process, so peak RSS and warm caches belong to this run alone."""
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
         return pool.submit(measure, str(folder), backend, rounds, questions and str(questions)).result()
+
+
+def sample(folder: Path, every: int, into: Path) -> Path:
+    """A copy of one in `every` supported files of `folder`, chosen by base name (the part before the first
+    dot), so the copies of one document in several formats (`os.html`, `_sources/os.rst.txt`) stay together."""
+    import zlib
+
+    from ingest.pipeline import discover
+
+    for candidate in discover(folder, lambda *_: None):
+        if zlib.crc32(candidate.path.name.split(".")[0].encode()) % every == 0:
+            target = into / candidate.source
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(candidate.path, target)
+    return into
 
 
 def subset(folder: Path, count: int, into: Path) -> Path:
@@ -149,6 +237,20 @@ def throughput_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def peer_table(comparison: dict) -> str:
+    lines = ["| system | files | indexed | skipped as duplicates | chunks | characters | wall s (median) | files/s | "
+             "ratio | peak RSS MiB |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    rows, files = comparison["rows"], comparison["files"]
+    for r in rows:
+        ratio = rows[1]["seconds"] / r["seconds"]
+        lines.append(f"| {r['system']} | {files} | {r['files']} | {r.get('duplicates', 0)} | {r['chunks']} | "
+                     f"{r['characters'] / 1e6:.1f} M | {r['seconds']:.0f} | {files / r['seconds']:.2f} | "
+                     f"**{ratio:.2f}×** | {r['peak_rss_mib']:.0f} |")
+    loads = ", ".join(f"{run['load_average']:.1f}" for r in rows for run in r["rounds"])
+    return "\n".join(lines) + f"\n\nLoad average (1 min) as each run ended: {loads}."
+
+
 def growth_table(rows: list[dict]) -> str:
     lines = ["| files | chunks | chunk text MiB | index on disk MiB | RSS before MiB | peak RSS MiB | growth MiB |",
              "|---:|---:|---:|---:|---:|---:|---:|"]
@@ -174,6 +276,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "(default: questions-dev.json beside the XQuAD articles folder)")
     parser.add_argument("--rounds", type=int, default=3,
                         help="ingest + reference pairs per backend, in alternating order (default %(default)s)")
+    parser.add_argument("--peer", choices=("auto", "yes", "no"), default="auto",
+                        help="also ingest FOLDER with Haystack 2 and compare (auto: when haystack-ai is installed; "
+                             "pip install -r requirements-bench.txt)")
+    parser.add_argument("--peer-rounds", type=int, default=1,
+                        help="ragqa + Haystack pairs, in alternating order (default %(default)s)")
+    parser.add_argument("--sample", type=int, default=1, metavar="N",
+                        help="ingest one in N files of FOLDER, chosen by base name (default 1: all)")
     parser.add_argument("--json", type=Path, help="also write the measurements as JSON to this file")
     args = parser.parse_args(argv)
     if not args.folder.is_dir():
@@ -183,13 +292,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.questions = xquad_questions
     if args.growth is not None and not args.growth.is_dir():
         parser.error(f"{args.growth} is not a folder")
+    if args.peer == "yes" and not peer_available():
+        parser.error("--peer yes needs Haystack: pip install -r requirements-bench.txt")
+    if args.sample < 1 or args.peer_rounds < 1:
+        parser.error("--sample and --peer-rounds must be at least 1")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     use_offline_models()
     args = parse_args(argv)
-    report: dict = {"folder": str(args.folder), "throughput": [], "growth": []}
+    report: dict = {"folder": str(args.folder), "throughput": [], "growth": [], "peer": None}
+    with tempfile.TemporaryDirectory(prefix="ragqa-bench-sample-") as tmp:
+        if args.sample > 1:
+            args.folder = sample(args.folder, args.sample, Path(tmp) / "sample")
+        _measure(args, report)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+def _measure(args: argparse.Namespace, report: dict) -> None:
     for backend in filter(None, args.backends.split(",")):
         print(f"measuring {backend} on {args.folder} ...", file=sys.stderr)
         report["throughput"].append(in_child(args.folder, backend.strip(), max(args.rounds, 1), args.questions))
@@ -206,10 +329,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps(report["growth"][-1]), file=sys.stderr)
         print(f"\n## Memory against folder size: subsets of {args.growth}\n")
         print(growth_table(report["growth"]))
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
-    return 0
-
+    if args.peer == "yes" or (args.peer == "auto" and peer_available()):
+        report["peer"] = compare_with_peer(args.folder, max(args.peer_rounds, 1))
+        sampled = f" (one file in {args.sample}, by base name)" if args.sample > 1 else ""
+        print(f"\n## ragqa and Haystack 2 on {report['folder']}{sampled}\n")
+        print(peer_table(report["peer"]))
 
 if __name__ == "__main__":
     sys.exit(main())

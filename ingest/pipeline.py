@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import logging
 import os
 import queue
 import threading
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from core.settings import Settings
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 # Of two copies of one text, the one kept is the one already indexed; among new files, a rendered
 # format before its source (an HTML page before the reST or Markdown it was made from), then by path.
@@ -158,9 +160,10 @@ class IngestPipeline:
 
     @classmethod
     def from_settings(cls, index: IndexDirectory, embedder: Embedder, settings: Settings) -> IngestPipeline:
-        """The pipeline the settings describe: chunk size and overlap, file limits, duplicate detection."""
+        """The pipeline the settings describe: chunk size and overlap, file limits, duplicate detection, and
+        the embedder of the documents' chunks (`RAGQA_DOCUMENT_EMBEDDING_BACKEND`; `embedder` is the index's)."""
         chunker = Chunker(embedder.tokenizer, settings.chunk_tokens, settings.chunk_overlap_tokens)
-        return cls(index, embedder, chunker, max_file_bytes=settings.max_file_bytes,
+        return cls(index, document_embedder(settings, embedder), chunker, max_file_bytes=settings.max_file_bytes,
                    max_file_seconds=settings.max_file_seconds,
                    duplicate_similarity=settings.duplicate_similarity if settings.skip_duplicates else None)
 
@@ -315,6 +318,31 @@ class IngestPipeline:
             offset += n
             (report.updated if p.is_update else report.added).append(p.source)
             report.chunks_embedded += n
+
+
+_DOCUMENT_EMBEDDERS: dict[tuple, Embedder] = {}
+_DOCUMENT_EMBEDDERS_LOCK = threading.Lock()
+
+
+def document_embedder(settings: Settings, index_embedder: Embedder) -> Embedder:
+    """The embedder of documents' chunks (`RAGQA_DOCUMENT_EMBEDDING_BACKEND`); loaded once per process.
+
+    Queries are embedded by `index_embedder`, whose model the index records; `onnx-int8` embeds the
+    documents with the same model's int8 copy (about twice as fast; recall in bench/RESULTS.md).
+    """
+    backend = settings.document_embedding_backend
+    if backend == "index" or backend == index_embedder.backend:
+        return index_embedder
+    key = (settings.embedding_model, backend, settings.embedding_batch_size, str(settings.cache_dir))
+    with _DOCUMENT_EMBEDDERS_LOCK:
+        if key not in _DOCUMENT_EMBEDDERS:
+            try:
+                _DOCUMENT_EMBEDDERS[key] = Embedder(settings.embedding_model, settings.embedding_batch_size, backend,
+                                                    settings.cache_dir)
+            except ValueError as exc:  # a model the ONNX export cannot reproduce: embed with the index's embedder
+                log.warning("embedding documents with the index's embedder: %s", exc)
+                return index_embedder
+        return _DOCUMENT_EMBEDDERS[key]
 
 
 def _read_ahead(items: Iterable[T], ahead: int) -> Iterator[T]:

@@ -87,6 +87,10 @@ def load_within(path: Path, data: bytes, seconds: float) -> LoadedText:
 
 
 @atexit.register
-def _stop_worker() -> None:
-    if _worker is not None:
-        _worker.stop()
+def stop_reader() -> None:
+    """Stop the reader process, if one runs (at exit; benchmarks call it to read its peak memory)."""
+    global _worker
+    with _lock:
+        if _worker is not None:
+            _worker.stop()
+            _worker = None
