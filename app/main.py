@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
 
+from app.answering.followup import HistoryTooLongError
 from app.api.auth import AccessControl, parse_api_keys
 from app.api.body_limit import BodySizeLimit
 from app.api.documents import documents_router
@@ -19,7 +20,6 @@ from app.api.metrics import install_metrics, metrics_router
 from app.api.openai import openai_router
 from app.api.page import install_page
 from app.api.request_log import RequestLog, configure_json_logging
-from app.answering.followup import HistoryTooLongError
 from app.api.routes import health_router, qa_router
 from app.generation.queue import OverloadedError
 from app.generation.remote import GeneratorUnavailableError

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from core.text import sentence_spans, trim_span
 from index.types import Chunk
 
-
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 
 
