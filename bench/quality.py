@@ -5,7 +5,9 @@ answers every question in-process through the same `Answerer` as `POST /ask`, an
 (answer-recall@k, MRR), answers (SQuAD EM and F1), grounding (quotes, citation precision,
 abstention) and latency as a markdown table on stdout, and as JSON with `--json PATH`.
 `--absent` also asks each question against a copy of the index without its own article, where the
-right behaviour is to abstain.
+right behaviour is to abstain. `--followups N` also asks N two-question conversations whose second
+question refers back to the first, beside the same questions written standalone, and N unrelated
+pairs (bench/followups.py).
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from app.answering.answerer import Answerer
 from app.answering.evidence import select_sentences
 from app.generation.base import Generator
 from app.schemas import AskResponse
+from bench import followups
 from bench.generation_cache import CachedGenerator
 from bench.squad import Question, exact_match, f1, load_questions
 from core.environment import use_offline_models
@@ -262,6 +265,10 @@ def parse_args(argv: list[str] | None, prog: str = "python -m bench.quality") ->
     parser.add_argument("--absent", action="store_true",
                         help="also ask each question against the index without its article (should abstain)")
     parser.add_argument("--absent-only", action="store_true", help="only the --absent check (abstention calibration)")
+    parser.add_argument("--followups", type=int, default=0, metavar="N",
+                        help="also ask N two-question conversations whose second question refers back to the first, "
+                             "and N unrelated pairs (bench/followups.py); built from all QUESTIONS with --seed")
+    parser.add_argument("--followups-only", action="store_true", help="only the --followups check")
     parser.add_argument("--json", type=Path, help="also write the report as JSON to this file")
     parser.add_argument("--dump", type=Path, help="write one JSON line per question (answer, evidence, scores) here")
     parser.add_argument("--generation-cache", type=Path,
@@ -272,6 +279,8 @@ def parse_args(argv: list[str] | None, prog: str = "python -m bench.quality") ->
         parser.error(f"{args.articles} is not a folder")
     if args.limit is not None and args.limit < 1:
         parser.error("--limit must be at least 1")
+    if args.followups < 0 or (args.followups_only and not args.followups):
+        parser.error("--followups must be a positive number of conversations (--followups-only needs it)")
     return args
 
 
@@ -283,6 +292,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench.quality") -
         settings = settings.model_copy(update={"model": args.model})
     questions = load_questions(args.questions)
     sources = article_sources(questions, args.articles)
+    articles = {title: (args.articles / source).read_text(encoding="utf-8") for title, source in sources.items()}
+    conversations = followups.build(questions, articles, args.followups, args.followups, args.seed)
     if args.limit is not None:
         questions = random.Random(args.seed).sample(questions, min(args.limit, len(questions)))
 
@@ -310,13 +321,18 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench.quality") -
             raise SystemExit(f"error: articles not in the index (unreadable?): {', '.join(missing)}")
         answerer = answerer_over(index, embedder, generator, settings)
         with tqdm(total=len(questions), desc="asking", unit="question", file=sys.stderr, disable=None) as bar:
-            if not args.absent_only:
+            if not (args.absent_only or args.followups_only):
                 report["metrics"] = summarise(ask_all(runner, answerer, questions, args.top_k, bar, dump))
         if args.absent or args.absent_only:
             report["absent"] = ask_without_own_article(runner, index, sources, questions, args.top_k,
                                                        embedder, generator, settings, dump)
+        if conversations:
+            with tqdm(total=len(conversations), desc="conversations", unit="pair", file=sys.stderr, disable=None) as bar:
+                report["followups"] = followups.evaluate(runner, answerer, conversations, args.top_k, max(RECALL_AT), bar)
         index.close()
     print(markdown(report))
+    if "followups" in report:
+        print("\n" + followups.markdown(report["followups"], max(RECALL_AT)))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
 

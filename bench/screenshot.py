@@ -15,12 +15,13 @@ from core.environment import use_offline_models
 # Headless, and no background connections (updates, sync, QUIC probes): the machine's network refuses them.
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-# The page is finished when it says so: answered, abstained, or an error.
-ANSWER_SETTLED = """() => {
-  const status = document.querySelector('#status');
-  return status.textContent === 'Answered.' || status.classList.contains('error')
-    || !document.querySelector('#abstained').hidden;
+# The page is finished with the n-th question of its thread when that turn says so: answered, abstained, or an error.
+ANSWER_SETTLED = """(n) => {
+  const turns = document.querySelectorAll('#thread .turn');
+  return turns.length >= n && Boolean(turns[n - 1].dataset.state);
 }"""
+# The latest turn of the thread (its answer, quote and sources).
+LAST_TURN = "#thread .turn:last-child"
 
 
 def chromium_path() -> str:
@@ -37,10 +38,11 @@ def launch(playwright):
 
 
 def ask_on_page(page, question: str, timeout_s: float = 300) -> None:
-    """Type the question, press Ask, and wait until the page shows the outcome."""
+    """Type the question, press Ask, and wait until the page shows the outcome under it, at the end of the thread."""
+    turns = page.locator("#thread .turn").count()
     page.fill("#question", question)
     page.click("#ask-button")
-    page.wait_for_function(ANSWER_SETTLED, timeout=timeout_s * 1000)
+    page.wait_for_function(ANSWER_SETTLED, arg=turns + 1, timeout=timeout_s * 1000)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         ask_on_page(page, args.question)
         page.wait_for_selector("#documents li")
         page.screenshot(path=str(args.out), full_page=True)
-        print(f"{args.out}: {page.inner_text('#answer')!r}")
+        print(f"{args.out}: {page.inner_text(LAST_TURN + ' .answer-text')!r}")
         browser.close()
     return 0
 

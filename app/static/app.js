@@ -1,5 +1,6 @@
-// ragqa's page: asks POST /ask with streaming, shows the answer as it is written, the quote highlighted
-// inside its cited passage, the sources, and the documents (GET /documents), which it can upload and
+// ragqa's page: a conversation with the documents. Asks POST /ask with streaming (follow-ups with the
+// thread's history), shows each answer as it is written under its question, the quote highlighted inside its
+// cited passage, the sources, and the documents (GET /documents), which it can upload and
 // delete (POST /documents, DELETE /documents/{id}). Text goes in with
 // textContent only, never as HTML. An API key, when the server wants one, lives in sessionStorage.
 "use strict";
@@ -53,21 +54,49 @@ function el(tag, className, text) {
   return node;
 }
 
-// --- the answer ----------------------------------------------------------------------------------
+// --- the conversation ----------------------------------------------------------------------------
+// The thread lives in sessionStorage (this tab, across reloads; closed with the tab, so passages of the
+// documents are not left on disk). Follow-ups are sent with the history: each earlier question as it was
+// searched (its standalone form) and its answer, the latest that fit HISTORY_TURNS and HISTORY_CHARS.
+const THREAD_STORAGE = "ragqa-thread";
+const HISTORY_TURNS = 12;
+const HISTORY_CHARS = 4000;
+
+function loadThread() {
+  try {
+    return JSON.parse(sessionStorage.getItem(THREAD_STORAGE)) || [];
+  } catch {
+    return [];
+  }
+}
+
+let thread = [];
+
+function saveThread() {
+  sessionStorage.setItem(THREAD_STORAGE, JSON.stringify(thread));
+}
+
+function history() {
+  const messages = [];
+  for (const turn of thread) {
+    if (!turn.response) continue; // an error: nothing to follow up on
+    messages.push({ role: "user", content: turn.response.standalone_question || turn.question });
+    messages.push({ role: "assistant", content: turn.response.answer });
+  }
+  const kept = [];
+  let used = 0;
+  for (let n = messages.length - 2; n >= 0 && kept.length < HISTORY_TURNS; n -= 2) {
+    const size = messages[n].content.length + messages[n + 1].content.length;
+    if (used + size > HISTORY_CHARS) break;
+    kept.unshift(messages[n], messages[n + 1]);
+    used += size;
+  }
+  return kept;
+}
+
 function setStatus(text, isError = false) {
   $("status").textContent = text;
   $("status").classList.toggle("error", isError);
-}
-
-function resetResult() {
-  $("result").hidden = false;
-  $("answer-box").hidden = false;
-  $("answer").textContent = "";
-  $("abstained").hidden = true;
-  $("quote-box").hidden = true;
-  $("sources-box").hidden = true;
-  $("sources").replaceChildren();
-  $("timing").textContent = "";
 }
 
 function where(citation) {
@@ -90,17 +119,32 @@ function passageWithQuote(citation, quote) {
   return passage;
 }
 
-function showResponse(body) {
-  $("answer").textContent = body.answer; // authoritative: replaces the streamed text
-  $("answer-box").hidden = body.abstained;
-  $("abstained").hidden = !body.abstained;
-  if (body.quote) {
-    $("quote").textContent = body.quote.text;
-    const cited = body.citations.find((c) => c.chunk_id === body.quote.chunk_id);
-    $("quote-source").textContent = `— ${body.quote.source}${cited && cited.page ? `, page ${cited.page}` : ""}`;
-    $("quote-box").hidden = false;
+// A new turn of the thread on the page: the question, and room for its answer.
+function addTurn(question) {
+  const node = $("turn-template").content.firstElementChild.cloneNode(true);
+  node.querySelector(".question").textContent = question;
+  $("thread").append(node);
+  return node;
+}
+
+function showResponse(node, body) {
+  const part = (selector) => node.querySelector(selector);
+  part(".answer-text").textContent = body.answer; // authoritative: replaces the streamed text
+  part(".answer").hidden = body.abstained;
+  part(".abstained").hidden = !body.abstained;
+  const searched = body.standalone_question;
+  if (searched && searched !== part(".question").textContent) {
+    part(".searched").textContent = `Searched as: ${searched}`;
+    part(".searched").hidden = false;
   }
-  const list = $("sources");
+  if (body.quote) {
+    part(".quote blockquote").textContent = body.quote.text;
+    const cited = body.citations.find((c) => c.chunk_id === body.quote.chunk_id);
+    part(".quote figcaption").textContent = `— ${body.quote.source}${cited && cited.page ? `, page ${cited.page}` : ""}`;
+    part(".quote").hidden = false;
+  }
+  const list = part(".sources");
+  list.replaceChildren();
   body.citations.forEach((citation, n) => {
     const details = el("details");
     const summary = el("summary");
@@ -113,11 +157,37 @@ function showResponse(body) {
     item.append(details);
     list.append(item);
   });
-  $("sources-box").hidden = body.citations.length === 0;
+  part(".sources-box").hidden = body.citations.length === 0;
   const t = body.timings_ms || {};
-  $("timing").textContent = `${body.model} · ${Math.round(t.total || 0)} ms` +
-    (t.generation ? ` (generation ${Math.round(t.generation)} ms)` : "");
-  setStatus(body.abstained ? "" : "Answered.");
+  part(".timing").textContent = `${body.model} · ${Math.round(t.total || 0)} ms` +
+    (t.generation ? ` (generation ${Math.round(t.generation)} ms)` : "") +
+    (t.rewrite ? ` · follow-up rewritten in ${Math.round(t.rewrite)} ms` : "");
+  node.dataset.state = body.abstained ? "abstained" : "answered";
+}
+
+function showError(node, text) {
+  node.querySelector(".answer").hidden = true;
+  const error = el("p", "status error", text);
+  node.querySelector(".timing").before(error);
+  node.dataset.state = "error";
+  setStatus(text, true);
+}
+
+function renderThread() {
+  $("thread").replaceChildren();
+  for (const turn of thread) {
+    const node = addTurn(turn.question);
+    if (turn.response) showResponse(node, turn.response);
+    else showError(node, turn.error || "No answer.");
+  }
+}
+
+function newConversation() {
+  thread = [];
+  saveThread();
+  renderThread();
+  setStatus("");
+  $("question").focus();
 }
 
 // Reads Server-Sent Events from a fetch body: calls onEvent(name, data) for each complete event.
@@ -144,36 +214,56 @@ async function readEvents(response, onEvent) {
   }
 }
 
+// Asks one question of the thread; the turn is stored once it is settled (answered or failed).
 async function ask(question) {
-  resetResult();
+  const previous = history();
+  const node = addTurn(question);
+  node.scrollIntoView({ block: "nearest" });
+  const settle = (turn) => {
+    thread.push({ question, ...turn });
+    saveThread();
+  };
   setStatus("Searching the documents…");
   const response = await apiFetch("/ask", {
     method: "POST",
     headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
-    body: JSON.stringify({ question, stream: true }),
+    body: JSON.stringify({ question, history: previous, stream: true }),
   });
   if (!response.ok) {
-    setStatus(`Error ${response.status}: ${await errorText(response)}`, true);
+    const text = `Error ${response.status}: ${await errorText(response)}`;
+    showError(node, text);
+    settle({ error: text });
     return;
   }
+  const finish = (body) => {
+    showResponse(node, body);
+    setStatus(body.abstained ? "" : "Answered.");
+    settle({ response: body });
+  };
   if (!(response.headers.get("content-type") || "").startsWith("text/event-stream")) {
-    showResponse(await response.json()); // a server without streaming
+    finish(await response.json()); // a server without streaming
     return;
   }
   let finished = false;
   await readEvents(response, (name, data) => {
     if (name === "token") {
       setStatus("Writing the answer…");
-      $("answer").textContent += data.text;
+      node.querySelector(".answer-text").textContent += data.text;
     } else if (name === "done") {
       finished = true;
-      showResponse(data);
+      finish(data);
     } else if (name === "error") {
       finished = true;
-      setStatus(`Error ${data.status}: ${data.detail}`, true);
+      const text = `Error ${data.status}: ${data.detail}`;
+      showError(node, text);
+      settle({ error: text });
     }
   });
-  if (!finished) setStatus("The connection closed before the answer was complete.", true);
+  if (!finished) {
+    const text = "The connection closed before the answer was complete.";
+    showError(node, text);
+    settle({ error: text });
+  }
 }
 
 // --- the documents -----------------------------------------------------------------------------
@@ -228,17 +318,26 @@ async function deleteDocument(d) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  thread = loadThread();
+  renderThread();
+  $("new-conversation").addEventListener("click", newConversation);
   $("ask-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const question = $("question").value.trim();
     if (!question) return;
     $("ask-button").disabled = true;
+    $("new-conversation").disabled = true;
     try {
       await ask(question);
+      $("question").value = "";
     } catch (error) {
-      setStatus(`Could not reach the server: ${error.message}`, true);
+      const last = $("thread").lastElementChild;
+      const text = `Could not reach the server: ${error.message}`;
+      if (last && !last.dataset.state) showError(last, text);
+      else setStatus(text, true);
     } finally {
       $("ask-button").disabled = false;
+      $("new-conversation").disabled = false;
     }
   });
   $("upload-form").addEventListener("submit", async (event) => {

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.screenshot import ask_on_page, launch
+from bench.screenshot import LAST_TURN, ask_on_page, launch
 from bench.server_process import running_server
 from tests.conftest import DOCUMENTS
 
@@ -42,14 +42,16 @@ def test_a_question_gets_a_streamed_answer_with_its_quote_marked_in_the_passage(
     ask_on_page(page, "How tall is the lighthouse at Varnholm?")
     assert page.inner_text("#status") == "Answered.", page.inner_text("#status")
     assert streamed and streamed[0].startswith("text/event-stream")
-    assert page.inner_text("#answer").strip()
-    assert page.is_hidden("#abstained")
-    quote = page.inner_text("#quote")
+    turn = page.locator(LAST_TURN)
+    assert turn.locator(".question").inner_text() == "How tall is the lighthouse at Varnholm?"
+    assert turn.locator(".answer-text").inner_text().strip()
+    assert turn.locator(".abstained").is_hidden() and turn.locator(".searched").is_hidden()
+    quote = turn.locator(".quote blockquote").inner_text()
     assert quote and quote in DOCUMENTS["lighthouse.txt"]
     # The quote is marked inside its passage, and that passage is open on the page.
-    mark = page.locator("#sources details[open] .passage mark")
+    mark = turn.locator(".sources details[open] .passage mark")
     assert mark.count() == 1 and mark.inner_text() == quote and mark.is_visible()
-    first_source = page.locator("#sources summary").first.inner_text()
+    first_source = turn.locator(".sources summary").first.inner_text()
     assert first_source.startswith("lighthouse.txt") and "score" in first_source
     page.screenshot(path=str(tmp_path / "answer.png"), full_page=True)  # for looking at when this fails
 
@@ -57,9 +59,44 @@ def test_a_question_gets_a_streamed_answer_with_its_quote_marked_in_the_passage(
 def test_a_question_the_documents_cannot_answer_says_so_plainly(engine, page):
     page.goto(str(engine.base_url))
     ask_on_page(page, "What is the orbital period of Neptune's moon Triton?")
-    assert page.is_visible("#abstained") and page.is_hidden("#answer-box")
-    assert "The documents do not contain the answer" in page.inner_text("#abstained")
+    turn = page.locator(LAST_TURN)
+    assert turn.locator(".abstained").is_visible() and turn.locator(".answer").is_hidden()
+    assert "The documents do not contain the answer" in turn.locator(".abstained").inner_text()
     assert page.locator("mark").count() == 0
+
+
+def test_a_follow_up_is_answered_in_the_thread_which_survives_a_reload(engine, page):
+    sent = []
+    page.on("request", lambda r: sent.append(r.post_data_json) if r.url.endswith("/ask") else None)
+    page.goto(str(engine.base_url))
+    ask_on_page(page, "Who built the lighthouse at Varnholm?")
+    ask_on_page(page, "When was it converted to electricity?")
+    turns = page.locator("#thread .turn")
+    assert turns.count() == 2  # stacked: the first answer stays above the follow-up
+    assert turns.nth(0).locator(".question").inner_text() == "Who built the lighthouse at Varnholm?"
+    follow_up = turns.nth(1)
+    # The follow-up went with the first exchange as its history, and was searched standing alone.
+    first_answer = page.evaluate("JSON.parse(sessionStorage.getItem('ragqa-thread'))[0].response.answer")
+    assert sent[0]["history"] == [] and sent[1]["history"] == [
+        {"role": "user", "content": "Who built the lighthouse at Varnholm?"}, {"role": "assistant", "content": first_answer}]
+    searched = follow_up.locator(".searched").inner_text()
+    assert searched.startswith("Searched as: ") and "converted to electricity" in searched
+    # Each answer keeps its own citations.
+    assert follow_up.locator(".sources summary").first.inner_text().startswith("lighthouse.txt")
+    assert turns.nth(0).locator(".sources li").count() >= 1
+
+    page.reload()
+    page.wait_for_selector("#thread .turn")
+    assert page.locator("#thread .turn .question").all_inner_texts() == [
+        "Who built the lighthouse at Varnholm?", "When was it converted to electricity?"]
+    assert page.locator(LAST_TURN).locator(".searched").inner_text() == searched
+
+    page.click("#new-conversation")
+    assert page.locator("#thread .turn").count() == 0
+    page.reload()
+    assert page.locator("#thread .turn").count() == 0
+    ask_on_page(page, "When was it converted to electricity?")  # a new conversation: nothing to refer back to
+    assert sent[-1]["history"] == [] and page.locator(LAST_TURN).locator(".searched").is_hidden()
 
 
 def test_documents_are_uploaded_and_deleted_from_the_page(engine, page, tmp_path):
