@@ -28,6 +28,7 @@ commands:
   ragqa ingest [FOLDER] [--index DIR]   bring an index in line with a folder (incremental)
   ragqa serve [--host H] [--port P]     ingest RAGQA_DOCS_DIR, then serve the API and the web page
   ragqa ask "QUESTION" [--url URL]      answer from the local index, or ask a running server
+  ragqa chat [--url URL]                a conversation in the terminal: follow-ups answered in context
   ragqa eval QUESTIONS ARTICLES         measure answer quality on a SQuAD-format question set
 
 Run `ragqa COMMAND --help` for a command's options. Settings come from RAGQA_* environment
@@ -65,12 +66,16 @@ def ask_parser(prog: str) -> argparse.ArgumentParser:
 
 
 def ask_server(url: str, question: str, top_k: int, api_key: str | None, timeout: float) -> dict:
+    return post_ask(url, {"question": question, "top_k": top_k}, api_key, timeout)
+
+
+def post_ask(url: str, request: dict, api_key: str | None, timeout: float) -> dict:
+    """`POST /ask` of the server at `url`; its errors as a `CliError` with the exit code they mean."""
     import httpx
 
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     try:
-        response = httpx.post(f"{url.rstrip('/')}/ask", json={"question": question, "top_k": top_k},
-                              headers=headers, timeout=timeout)
+        response = httpx.post(f"{url.rstrip('/')}/ask", json=request, headers=headers, timeout=timeout)
     except httpx.InvalidURL as exc:
         raise CliError(f"invalid --url {url!r}: {exc}", EXIT_USAGE) from exc
     except httpx.HTTPError as exc:
@@ -205,6 +210,12 @@ def _ingest(argv: list[str], prog: str) -> int:
     return ingest_main(argv, prog=prog)
 
 
+def _chat(argv: list[str], prog: str) -> int:
+    from cli.chat import run_chat
+
+    return run_chat(argv, prog)
+
+
 def _eval(argv: list[str], prog: str) -> int:
     from bench.quality import main as quality_main
 
@@ -212,7 +223,7 @@ def _eval(argv: list[str], prog: str) -> int:
     return quality_main(argv, prog=prog)
 
 
-COMMANDS = {"ingest": _ingest, "serve": run_serve, "ask": run_ask, "eval": _eval}
+COMMANDS = {"ingest": _ingest, "serve": run_serve, "ask": run_ask, "chat": _chat, "eval": _eval}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -220,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="ragqa", description=_DESCRIPTION, epilog=_EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=sorted(COMMANDS), metavar="COMMAND", help="ingest, serve, ask or eval")
+    parser.add_argument("command", choices=sorted(COMMANDS), metavar="COMMAND", help="ingest, serve, ask, chat or eval")
     parser.add_argument("--version", action="version", version="ragqa 0.1.0")
     if not argv:
         parser.print_help(sys.stderr)

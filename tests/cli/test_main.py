@@ -31,13 +31,13 @@ def indexed(tmp_path_factory) -> tuple[Path, Path]:
 def test_help_names_every_command_and_what_the_exit_codes_mean():
     result = ragqa("--help")
     assert result.returncode == 0
-    for command in ("ragqa ingest", "ragqa serve", "ragqa ask", "ragqa eval"):
+    for command in ("ragqa ingest", "ragqa serve", "ragqa ask", "ragqa chat", "ragqa eval"):
         assert command in result.stdout
     assert "3 when the documents" in result.stdout
     assert ragqa().returncode == 2  # no command: the help on stderr, a usage error
     unknown = ragqa("frobnicate")
     assert unknown.returncode == 2 and "invalid choice" in unknown.stderr
-    for command in ("ingest", "serve", "ask", "eval"):
+    for command in ("ingest", "serve", "ask", "chat", "eval"):
         sub = ragqa(command, "--help")
         assert sub.returncode == 0 and sub.stdout.startswith(f"usage: ragqa {command}")
 
