@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.answering.answerer import Answerer
+from app.answering.followup import reference_in
 from app.schemas import Turn
 from bench.squad import Question, f1
 
@@ -242,8 +243,11 @@ def evaluate(runner: asyncio.Runner, answerer: Answerer, conversations: Sequence
         return answerer.retriever.search(question, recall_at)
 
     for conversation in conversations:
-        first = runner.run(answerer.ask(conversation.first.question, top_k))
-        history = _turns(conversation.first.question, first.answer)
+        # The first question is answered as a user would have seen it; its answer is read only by a rewrite, so a
+        # second question that stands alone (no reference: no rewrite, no model call) does not need it.
+        needs_context = reference_in(conversation.followup) is not None
+        first = runner.run(answerer.ask(conversation.first.question, top_k)).answer if needs_context else "(unread)"
+        history = _turns(conversation.first.question, first)
         if conversation.kind == "unrelated":
             standalone, ms = runner.run(answerer.standalone_question(conversation.followup, history))
             rewrites["unrelated"] += standalone != conversation.followup
@@ -256,6 +260,9 @@ def evaluate(runner: asyncio.Runner, answerer: Answerer, conversations: Sequence
         for row, question, turns in (("standalone", conversation.standalone.question, []),
                                      ("conversation", conversation.followup, history),
                                      ("alone", conversation.followup, [])):
+            if row == "alone" and not needs_context:  # asked exactly as in its conversation: the same outcome
+                scores[row].append(scores["conversation"][-1])
+                continue
             response = runner.run(answerer.ask(question, top_k, history=turns))
             answer_f1 = 0.0 if response.abstained else f1(response.answer, gold)
             found = any(any(g in h.text for g in gold) for h in top(response.standalone_question))

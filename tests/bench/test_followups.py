@@ -1,10 +1,18 @@
 """The follow-up benchmark's conversations: built from a SQuAD-format set, reproducibly, referring back for real."""
 from __future__ import annotations
 
+import asyncio
 import re
 
-from bench.followups import build
+import pytest
+from tqdm import tqdm
+
+from app.answering.answerer import Answerer
+from bench.followups import Conversation, build, evaluate, markdown
 from bench.squad import Question
+from index.directory import IndexDirectory
+from index.retrieval import Retriever
+from ingest.pipeline import IngestPipeline
 
 ARTICLES = {
     "Varnholm_lighthouse": "The Varnholm lighthouse was built in 1872 by Ada Brook. She was an engineer, and she "
@@ -21,6 +29,14 @@ QUESTIONS = [
     Question("7", "Who founded the Riverside chess club?", ("Marta Kowalski",), "Riverside_chess_club", ""),
     Question("8", "When did Marta Kowalski found the club?", ("1990",), "Riverside_chess_club", ""),
 ]
+
+
+@pytest.fixture()
+def answerer(docs_folder, tmp_path, embedder, chunker, generator, settings):
+    index = IndexDirectory.open_for_writing(tmp_path / "index", embedder.name, embedder.dimension)
+    IngestPipeline(index, embedder, chunker).run(docs_folder)
+    yield Answerer(Retriever(index, embedder), generator, settings)
+    index.close()
 
 
 def test_follow_ups_leave_out_the_subject_the_first_question_named():
@@ -49,3 +65,22 @@ def test_the_same_seed_builds_the_same_conversations_and_another_seed_others():
     same = build(QUESTIONS, ARTICLES, pairs=4, unrelated=4, seed=3)
     assert same == build(QUESTIONS, ARTICLES, pairs=4, unrelated=4, seed=3)
     assert any(build(QUESTIONS, ARTICLES, pairs=4, unrelated=4, seed=s) != same for s in range(4, 8))
+
+
+@pytest.mark.slow
+def test_the_follow_up_table_scores_conversations_beside_the_standalone_questions(answerer):
+    lighthouse = Question("9", "When was the lighthouse at Varnholm converted to electricity?", ("1931",), "L", "")
+    conversations = [
+        Conversation(Question("1", "Who built the lighthouse at Varnholm?", ("Ada Brook",), "L", ""),
+                     "When was it converted to electricity?", lighthouse, "pronoun", "the lighthouse at Varnholm"),
+        Conversation(Question("6", "When does the Riverside chess club meet?", ("on Thursdays",), "C", ""),
+                     lighthouse.question, lighthouse, "unrelated", None),
+    ]
+    with asyncio.Runner() as runner:
+        report = evaluate(runner, answerer, conversations, 3, 5, tqdm(disable=True))
+    assert report["followups"] == 1 and report["unrelated"] == 1
+    assert report["standalone_recall@5"] == 1.0 and report["conversation_recall@5"] == 1.0
+    assert report["followups_rewritten"] == 1.0 and report["rewrite_ms_p50"] > 0
+    assert report["unrelated_rewritten"] == 0.0 and report["unrelated_unchanged_retrieval"] == 1.0
+    table = markdown(report, 5)
+    assert "| follow-up, with history | " in table and "| unrelated: top-5 retrieval unchanged | 1.0 |" in table
