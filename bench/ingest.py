@@ -41,6 +41,15 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
+def _peak_rss_of(pid: int | None) -> float:
+    """Another process's high-water mark (Linux VmHWM), 0 when there is none."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text() if pid else ""
+    except OSError:
+        return 0.0
+    return next((int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmHWM:")), 0.0)
+
+
 def _rss_mib() -> float:
     import psutil
 
@@ -124,33 +133,39 @@ def measure(folder: str, backend: str, rounds: int, questions: str | None = None
     return result
 
 
-def measure_ragqa(folder: str) -> dict:
-    """In a child process: ingest `folder` with the default settings; files, chunks, characters, time, memory.
+def measure_ragqa(folder: str, document_backend: str | None = None) -> dict:
+    """In a child process: ingest `folder` with the settings (and this RAGQA_DOCUMENT_EMBEDDING_BACKEND, if
+    given); files, chunks, characters, time, memory.
 
     The embedder is loaded and warmed up before the clock starts, as the peer's is. Peak RSS adds the
     reader process's peak (files are parsed there) to this process's: an upper bound of the two together.
+    (Not RUSAGE_CHILDREN: a spawned child's figure counts the parent's pages it had until its exec.)
     """
     from index.directory import IndexDirectory
     from index.embedder import Embedder
     from ingest.pipeline import IngestPipeline
-    from ingest.sandbox import stop_reader
+    from ingest.sandbox import reader_pid, stop_reader
 
     settings = Settings()
+    if document_backend:
+        settings = settings.model_copy(update={"document_embedding_backend": document_backend})
     embedder = Embedder.from_settings(settings)
-    embedder.embed(["warm-up: the first call pays for lazy initialisation"] * 8)
     with tempfile.TemporaryDirectory(prefix="ragqa-bench-ingest-") as tmp:
         index = IndexDirectory.open_for_writing(Path(tmp) / "index", embedder.name, embedder.dimension)
         pipeline = IngestPipeline.from_settings(index, embedder, settings)
+        pipeline.embedder.embed(["warm-up: the first call pays for lazy initialisation"] * 8)
         started = time.perf_counter()
         report = pipeline.run(Path(folder))
         seconds = time.perf_counter() - started
+        reader_peak = _peak_rss_of(reader_pid())
         stop_reader()
         characters = index.store.db.execute("SELECT COALESCE(SUM(LENGTH(text)), 0) FROM documents").fetchone()[0]
         index.close()
-    reader_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {"system": "ragqa", "files": report.readable, "skipped": len(report.skipped),
             "duplicates": report.duplicates, "chunks": report.chunks_embedded, "characters": characters,
-            "seconds": seconds, "peak_rss_mib": _peak_rss_mib() + reader_peak, "embedding_backend": settings.embedding_backend}
+            "seconds": seconds, "peak_rss_mib": _peak_rss_mib() + reader_peak, "reader_peak_rss_mib": reader_peak,
+            "embedding_backend": settings.embedding_backend,
+            "document_embedding_backend": pipeline.embedder.backend}
 
 
 def measure_haystack(folder: str, batch_size: int) -> dict:
@@ -162,27 +177,28 @@ def measure_haystack(folder: str, batch_size: int) -> dict:
     return {**result, "peak_rss_mib": _peak_rss_mib()}
 
 
-def compare_with_peer(folder: Path, rounds: int) -> dict:
-    """ragqa and Haystack on `folder`, each round in the other order; the medians and their ratio."""
-    runs: dict[str, list[dict]] = {"ragqa": [], "Haystack": []}
+def compare_with_peer(folder: Path, rounds: int, document_backends: list[str]) -> dict:
+    """ragqa (once per document embedding backend) and Haystack on `folder`, each round in the other order;
+    the medians, and Haystack's wall time over each ragqa row's."""
+    systems = [f"ragqa:{b}" for b in document_backends] + ["Haystack"]
+    runs: dict[str, list[dict]] = {system: [] for system in systems}
     batch_size = Settings().embedding_batch_size
     for n in range(rounds):
-        order = ("ragqa", "Haystack") if n % 2 == 0 else ("Haystack", "ragqa")
-        for system in order:
+        for system in (systems if n % 2 == 0 else systems[::-1]):
             print(f"round {n + 1}/{rounds}: {system} on {folder} ...", file=sys.stderr)
-            run = (_child(measure_ragqa, str(folder)) if system == "ragqa"
-                   else _child(measure_haystack, str(folder), batch_size))
+            if system == "Haystack":
+                run = _child(measure_haystack, str(folder), batch_size)
+            else:
+                run = _child(measure_ragqa, str(folder), system.split(":", 1)[1] or None)
             run["load_average"] = os.getloadavg()[0]
             print(json.dumps(run), file=sys.stderr)
             runs[system].append(run)
-    rows = []
-    for system, measured in runs.items():
-        row = {**measured[0], "seconds": statistics.median(r["seconds"] for r in measured),
-               "peak_rss_mib": max(r["peak_rss_mib"] for r in measured), "rounds": measured}
-        rows.append(row)
-    ratio = rows[1]["seconds"] / rows[0]["seconds"]
-    return {"folder": str(folder), "files": len(peer_files(folder)), "rows": rows, "ratio": ratio,
-            "ratios": [h["seconds"] / r["seconds"] for r, h in zip(runs["ragqa"], runs["Haystack"])]}
+    rows = [{**measured[0], "seconds": statistics.median(r["seconds"] for r in measured),
+             "peak_rss_mib": max(r["peak_rss_mib"] for r in measured), "rounds": measured}
+            for measured in runs.values()]
+    peer = rows[-1]
+    return {"folder": str(folder), "files": len(peer_files(folder)), "rows": rows,
+            "ratios": [peer["seconds"] / r["seconds"] for r in rows[:-1]]}
 
 
 def _child(function, *args):
@@ -243,10 +259,14 @@ def peer_table(comparison: dict) -> str:
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     rows, files = comparison["rows"], comparison["files"]
     for r in rows:
-        ratio = rows[1]["seconds"] / r["seconds"]
-        lines.append(f"| {r['system']} | {files} | {r['files']} | {r.get('duplicates', 0)} | {r['chunks']} | "
-                     f"{r['characters'] / 1e6:.1f} M | {r['seconds']:.0f} | {files / r['seconds']:.2f} | "
-                     f"**{ratio:.2f}×** | {r['peak_rss_mib']:.0f} |")
+        name = r["system"]
+        if name == "ragqa":
+            name = f"ragqa ({r['embedding_backend']}" + (
+                f", {r['document_embedding_backend']} documents)" if r["document_embedding_backend"] != r["embedding_backend"]
+                else ")")
+        lines.append(f"| {name} | {files} | {r['files']} | {r.get('duplicates', 0)} | {r['chunks']} | "
+                     f"{r['characters'] / 1e6:.2f} M | {r['seconds']:.0f} | {files / r['seconds']:.2f} | "
+                     f"**{rows[-1]['seconds'] / r['seconds']:.2f}×** | {r['peak_rss_mib']:.0f} |")
     loads = ", ".join(f"{run['load_average']:.1f}" for r in rows for run in r["rounds"])
     return "\n".join(lines) + f"\n\nLoad average (1 min) as each run ended: {loads}."
 
@@ -281,6 +301,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "pip install -r requirements-bench.txt)")
     parser.add_argument("--peer-rounds", type=int, default=1,
                         help="ragqa + Haystack pairs, in alternating order (default %(default)s)")
+    parser.add_argument("--document-backends", default="",
+                        help="with --peer: comma-separated RAGQA_DOCUMENT_EMBEDDING_BACKEND values, one ragqa row each "
+                             "(default: the settings' own)")
     parser.add_argument("--sample", type=int, default=1, metavar="N",
                         help="ingest one in N files of FOLDER, chosen by base name (default 1: all)")
     parser.add_argument("--json", type=Path, help="also write the measurements as JSON to this file")
@@ -330,7 +353,7 @@ def _measure(args: argparse.Namespace, report: dict) -> None:
         print(f"\n## Memory against folder size: subsets of {args.growth}\n")
         print(growth_table(report["growth"]))
     if args.peer == "yes" or (args.peer == "auto" and peer_available()):
-        report["peer"] = compare_with_peer(args.folder, max(args.peer_rounds, 1))
+        report["peer"] = compare_with_peer(args.folder, args.peer_rounds, args.document_backends.split(","))
         sampled = f" (one file in {args.sample}, by base name)" if args.sample > 1 else ""
         print(f"\n## ragqa and Haystack 2 on {report['folder']}{sampled}\n")
         print(peer_table(report["peer"]))

@@ -86,6 +86,12 @@ def load_within(path: Path, data: bytes, seconds: float) -> LoadedText:
         raise UnreadableFile(f"took longer than the limit of {seconds:g} s to read (RAGQA_MAX_FILE_SECONDS)")
 
 
+def reader_pid() -> int | None:
+    """The reader process's id while one runs (benchmarks read its memory)."""
+    worker = _worker
+    return worker.process.pid if worker is not None and worker.process.is_alive() else None
+
+
 @atexit.register
 def stop_reader() -> None:
     """Stop the reader process, if one runs (at exit; benchmarks call it to read its peak memory)."""
