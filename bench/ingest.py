@@ -34,7 +34,8 @@ from core.settings import Settings
 REPO = Path(__file__).resolve().parent.parent
 XQUAD_ARTICLES = REPO.parent / "shared" / "data" / "xquad-en" / "articles"
 PYTHON_DOCS = Path("/usr/share/doc/python3.11/html")
-GROWTH_SIZES = (50, 100, 200, 400)  # files of the --growth folder per subset
+GROWTH_SIZES = (50, 100, 200, 400)
+PEER_BATCH_SIZE = 32  # Haystack's own default for SentenceTransformersDocumentEmbedder  # files of the --growth folder per subset
 
 
 def _peak_rss_mib() -> float:
@@ -168,7 +169,7 @@ def measure_ragqa(folder: str, document_backend: str | None = None) -> dict:
             "document_embedding_backend": pipeline.embedder.backend}
 
 
-def measure_haystack(folder: str, batch_size: int) -> dict:
+def measure_haystack(folder: str, batch_size: int = PEER_BATCH_SIZE) -> dict:
     """In a child process: the same folder through the peer (bench/peer_haystack.py)."""
     from bench.peer_haystack import haystack_ingest
     from index.embedder import resolve_embedding_model
@@ -182,12 +183,11 @@ def compare_with_peer(folder: Path, rounds: int, document_backends: list[str]) -
     the medians, and Haystack's wall time over each ragqa row's."""
     systems = [f"ragqa:{b}" for b in document_backends] + ["Haystack"]
     runs: dict[str, list[dict]] = {system: [] for system in systems}
-    batch_size = Settings().embedding_batch_size
     for n in range(rounds):
         for system in (systems if n % 2 == 0 else systems[::-1]):
             print(f"round {n + 1}/{rounds}: {system} on {folder} ...", file=sys.stderr)
             if system == "Haystack":
-                run = _child(measure_haystack, str(folder), batch_size)
+                run = _child(measure_haystack, str(folder))
             else:
                 run = _child(measure_ragqa, str(folder), system.split(":", 1)[1] or None)
             run["load_average"] = os.getloadavg()[0]
