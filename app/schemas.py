@@ -32,6 +32,9 @@ class AskRequest(_Request):
                     "At most RAGQA_HISTORY_MAX_TURNS messages and RAGQA_HISTORY_MAX_CHARS characters.")
     stream: StrictBool = Field(  # a JSON boolean, as the schema says; not 0/1 or "yes"
         False, description="Send Server-Sent Events: `token` pieces as generated, then `done` with the answer.")
+    style: Literal["auto", "short", "explain"] = Field(
+        "auto", description="Answer shape: `short` (a phrase of the documents), `explain` (1-4 sentences of the "
+        "documents, each with its support), or `auto` (decided from the question's wording).")
 
 
 class SearchRequest(_Request):
@@ -62,9 +65,32 @@ class Quote(BaseModel):
     end: int
 
 
+class Support(BaseModel):
+    """A span of a document that carries an answer sentence: `document[start:end] == text`."""
+
+    source: str
+    chunk_id: str
+    start: int = Field(description="Offset in the document (not in the passage).")
+    end: int
+    text: str
+
+
+class Sentence(BaseModel):
+    """One sentence of an answer, with the citations it rests on and the verbatim spans that support it."""
+
+    text: str
+    citations: list[int] = Field(description="1-based positions in `citations` of the passages holding its support.")
+    support: list[Support]
+
+
 class AskResponse(BaseModel):
-    answer: str
+    answer: str = Field(description="The answer: a short answer as it is, or the sentences joined, each followed by "
+                                    "its `[n]` markers (positions in `citations`).")
     abstained: bool = Field(description="True when the documents do not hold the answer; the model was not trusted.")
+    shape: Literal["short", "explain"] = Field("short", description="The shape given: `short` or `explain`.")
+    sentences: list[Sentence] = Field(
+        default_factory=list, description="The answer's sentences, each with its verbatim support (one sentence for a "
+        "short answer, whose support is `quote`); empty when abstaining.")
     quote: Quote | None = Field(None, description="Verbatim support for the answer; null when abstaining.")
     citations: list[Citation]
     standalone_question: str = Field(

@@ -1,4 +1,4 @@
-"""`python -m bench.quality QUESTIONS ARTICLES`: how well ragqa answers a SQuAD-format question set.
+"""`python -m bench.quality QUESTIONS ARTICLES`: how well ragqa answers a SQuAD-format or explanatory question set.
 
 Ingests the ARTICLES folder with the project's own pipeline (into a temporary index, or `--index`),
 answers every question in-process through the same `Answerer` as `POST /ask`, and reports retrieval
@@ -7,7 +7,9 @@ abstention) and latency as a markdown table on stdout, and as JSON with `--json 
 `--absent` also asks each question against a copy of the index without its own article, where the
 right behaviour is to abstain. `--followups N` also asks N two-question conversations whose second
 question refers back to the first, beside the same questions written standalone, and N unrelated
-pairs (bench/followups.py).
+pairs (bench/followups.py). An explanatory set (explain-dev.json: questions with key points and
+reference sentences) is scored instead by key-point recall, ROUGE-L F1, support of every answer
+sentence, words per answer, latency and time to the first text, per question kind (bench/explained.py).
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import re
 import shutil
 import sys
 import tempfile
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -32,6 +35,8 @@ from app.answering.evidence import select_sentences
 from app.generation.base import Generator
 from app.schemas import AskResponse
 from bench import followups
+from bench.explain_set import ExplainQuestion, is_explain_file, load_explain_questions
+from bench.explained import false_accepts, per_kind, score_explained, summarise_explained
 from bench.generation_cache import CachedGenerator
 from bench.squad import Question, exact_match, f1, load_questions
 from core.environment import use_offline_models
@@ -60,6 +65,8 @@ class Outcome:
     quote_verbatim: bool  # ... that is document[start:end] and lies within a citation
     retrieval_ms: float
     generation_ms: float | None  # None when retrieval was too weak for the model to be called
+    total_ms: float
+    first_text_ms: float | None  # when the first piece of the answer's text was ready (as streamed)
 
 
 def holds_gold(text: str, golds: Iterable[str]) -> bool:
@@ -76,7 +83,8 @@ def quote_is_verbatim(response: AskResponse, index: IndexDirectory) -> bool:
             and any(quote.text in c.text for c in response.citations))
 
 
-def score(question: Question, response: AskResponse, hits: Sequence[Hit], index: IndexDirectory) -> Outcome:
+def score(question: Question, response: AskResponse, hits: Sequence[Hit], index: IndexDirectory,
+          first_text_ms: float | None = None) -> Outcome:
     ranks = [rank for rank, hit in enumerate(hits, start=1) if holds_gold(hit.text, question.answers)]
     answered = not response.abstained
     return Outcome(
@@ -89,22 +97,48 @@ def score(question: Question, response: AskResponse, hits: Sequence[Hit], index:
         quote_verbatim=quote_is_verbatim(response, index),
         retrieval_ms=response.timings_ms["retrieval"],
         generation_ms=response.timings_ms.get("generation"),
+        total_ms=response.timings_ms["total"],
+        first_text_ms=first_text_ms,
     )
 
 
-def ask_all(runner: asyncio.Runner, answerer: Answerer, questions: Sequence[Question], top_k: int,
-            bar: tqdm, dump: list[dict] | None = None) -> list[Outcome]:
-    """Ask each question as `POST /ask` does, plus one search for the retrieval metrics.
+def ask_timed(runner: asyncio.Runner, answerer: Answerer, question: str, top_k: int,
+              style: str) -> tuple[AskResponse, float | None]:
+    """The answer as `POST /ask` gives it, and the milliseconds until its first piece of text (as streamed)."""
+    started, first = time.perf_counter(), []
 
-    With `dump`, also appends one record per question: what was asked, retrieved, given and said.
+    def on_text(_piece: str) -> None:
+        if not first:
+            first.append(time.perf_counter())
+
+    response = runner.run(answerer.ask(question, top_k, on_text, style=style))
+    return response, round((first[0] - started) * 1000, 1) if first else None
+
+
+def ask_all(runner: asyncio.Runner, answerer: Answerer, questions: Sequence[Question | ExplainQuestion], top_k: int,
+            bar: tqdm, dump: list[dict] | None = None, style: str = "auto",
+            responses: list[tuple[ExplainQuestion, AskResponse]] | None = None) -> list:
+    """Ask each question as `POST /ask` does, plus, for a SQuAD question, one search for the retrieval metrics.
+
+    With `dump`, also appends one record per question: what was asked, retrieved, given and said;
+    with `responses`, each explanatory question and its response.
     """
-    outcomes = []
+    outcomes: list = []
+    index = answerer.retriever.index
     for question in questions:
-        hits = answerer.retriever.search(question.question, max(RECALL_AT))
-        response = runner.run(answerer.ask(question.question, top_k))
-        outcomes.append(score(question, response, hits, answerer.retriever.index))
-        if dump is not None:
-            dump.append(record(question, response, hits, answerer, top_k) | asdict(outcomes[-1]))
+        response, first_text_ms = ask_timed(runner, answerer, question.question, top_k, style)
+        if isinstance(question, ExplainQuestion):
+            outcomes.append(score_explained(question, response, index, first_text_ms))
+            if responses is not None:
+                responses.append((question, response))
+            if dump is not None:
+                dump.append({"id": question.id, "kind": question.kind, "question": question.question,
+                             "answer": response.answer, "reference": question.reference} | asdict(outcomes[-1]))
+        else:
+            hits = answerer.retriever.search(question.question, max(RECALL_AT))
+            outcomes.append(score(question, response, hits, index, first_text_ms))
+            if dump is not None:
+                dump.append(record(question, response, hits, answerer, top_k) | asdict(outcomes[-1]))
         bar.update(1)
     return outcomes
 
@@ -162,6 +196,8 @@ def summarise(outcomes: Sequence[Outcome]) -> dict[str, float | None]:
     quoted = [o for o in answered if o.quoted]
     retrieval_p50, retrieval_p95 = percentiles(o.retrieval_ms for o in outcomes)
     generation_p50, generation_p95 = percentiles(o.generation_ms for o in outcomes)
+    total_p50, total_p95 = percentiles(o.total_ms for o in outcomes)
+    first_p50, first_p95 = percentiles(o.first_text_ms for o in outcomes)
     return {
         **{f"answer_recall@{k}": mean(o.gold_rank is not None and o.gold_rank <= k for o in outcomes)
            for k in RECALL_AT},
@@ -177,12 +213,17 @@ def summarise(outcomes: Sequence[Outcome]) -> dict[str, float | None]:
         "retrieval_ms_p95": retrieval_p95,
         "generation_ms_p50": generation_p50,
         "generation_ms_p95": generation_p95,
+        "ask_ms_p50": total_p50,
+        "ask_ms_p95": total_p95,
+        "first_text_ms_p50": first_p50,
+        "first_text_ms_p95": first_p95,
     }
 
 
 def markdown(report: dict) -> str:
     s = report["settings"]
-    rows = [("questions", report["questions"]), *report.get("metrics", {}).items()]
+    rows = [("questions", report["questions"]), ("style", report["style"]), *report.get("metrics", {}).items()]
+    rows += [(f"support check: {name}", value) for name, value in report.get("support_check", {}).items()]
     if "absent" in report:
         rows += [(f"absent: {name}", value) for name, value in report["absent"].items()]
     lines = [f"model {s['model']}, top_k {s['top_k']}, retrieval {s['retrieval_mode']}, "
@@ -190,6 +231,10 @@ def markdown(report: dict) -> str:
              f"(+ {s.get('abstain_coverage_weight', 0)} x coverage), "
              f"max_new_tokens {s['max_new_tokens']}", "", "| metric | value |", "|---|---:|"]
     lines += [f"| {name} | {'n/a' if value is None else value} |" for name, value in rows]
+    if report.get("per_kind"):
+        lines += ["", "| kind | questions | key-point recall | ROUGE-L F1 | answered | words |", "|---|---:|---:|---:|---:|---:|"]
+        lines += [f"| {kind} | {m['questions']} | {m['key_point_recall']} | {m['rouge_l_f1']} | {m['answered']} | "
+                  f"{m['words']} |" for kind, m in report["per_kind"].items()]
     return "\n".join(lines)
 
 
@@ -208,6 +253,15 @@ def article_sources(questions: Iterable[Question], folder: Path) -> dict[str, st
             raise SystemExit(f"error: no article file in {folder} for the title {title!r}")
         sources[title] = files[_title_key(title)]
     return sources
+
+
+def explain_sources(questions: Iterable[ExplainQuestion], folder: Path) -> dict[str, str]:
+    """Article file → itself (explanatory questions name their file), each checked to be in `folder`."""
+    files = {p.name for p in folder.iterdir() if p.is_file()}
+    for article in sorted({q.article for q in questions}):
+        if article not in files:
+            raise SystemExit(f"error: no article file {article!r} in {folder}")
+    return {q.article: q.article for q in questions}
 
 
 def build_index(folder: Path, path: Path, embedder: Embedder, settings: Settings) -> IndexDirectory:
@@ -235,7 +289,8 @@ def index_without(index: IndexDirectory, source: str, embedder: Embedder, path: 
 
 def ask_without_own_article(runner: asyncio.Runner, index: IndexDirectory, sources: dict[str, str],
                             questions: Sequence[Question], top_k: int, embedder: Embedder,
-                            generator: Generator, settings: Settings, dump: list[dict] | None = None) -> dict:
+                            generator: Generator, settings: Settings, dump: list[dict] | None = None,
+                            style: str = "auto") -> dict:
     """Ask each question against the index minus its article; abstaining is the right answer."""
     by_source: dict[str, list[Question]] = defaultdict(list)
     for question in questions:
@@ -245,7 +300,8 @@ def ask_without_own_article(runner: asyncio.Runner, index: IndexDirectory, sourc
             tqdm(total=len(questions), desc="absent", unit="question", file=sys.stderr, disable=None) as bar:
         for n, (source, asked) in enumerate(sorted(by_source.items())):
             copy = index_without(index, source, embedder, Path(tmp) / str(n))
-            outcomes += ask_all(runner, answerer_over(copy, embedder, generator, settings), asked, top_k, bar, dump)
+            outcomes += ask_all(runner, answerer_over(copy, embedder, generator, settings), asked, top_k, bar, dump,
+                                style)
             copy.close()
             shutil.rmtree(copy.path)
     return {"questions": len(outcomes), "articles": len(by_source),
@@ -255,13 +311,16 @@ def ask_without_own_article(runner: asyncio.Runner, index: IndexDirectory, sourc
 # --- command line --------------------------------------------------------------------------------
 def parse_args(argv: list[str] | None, prog: str = "python -m bench.quality") -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
-    parser.add_argument("questions", type=Path, help="SQuAD-format question file (JSON)")
+    parser.add_argument("questions", type=Path,
+                        help="SQuAD-format question file (JSON), or an explanatory set such as explain-dev.json")
     parser.add_argument("articles", type=Path, help="folder of the articles, one file per SQuAD title")
     parser.add_argument("--index", type=Path, help="index directory to reuse or update (default: a temporary one)")
     parser.add_argument("--limit", type=int, help="ask a random sample of N questions")
     parser.add_argument("--seed", type=int, default=0, help="seed of the --limit sample (default 0)")
     parser.add_argument("--model", help="generator to use instead of RAGQA_MODEL")
     parser.add_argument("--top-k", type=int, default=4, help="passages per question, as AskRequest.top_k (default 4)")
+    parser.add_argument("--style", choices=("auto", "short", "explain"), default="auto",
+                        help="answer shape asked for, as AskRequest.style (default auto)")
     parser.add_argument("--absent", action="store_true",
                         help="also ask each question against the index without its article (should abstain)")
     parser.add_argument("--absent-only", action="store_true", help="only the --absent check (abstention calibration)")
@@ -290,10 +349,18 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench.quality") -
     settings = Settings()
     if args.model:
         settings = settings.model_copy(update={"model": args.model})
-    questions = load_questions(args.questions)
-    sources = article_sources(questions, args.articles)
-    articles = {title: (args.articles / source).read_text(encoding="utf-8") for title, source in sources.items()}
-    conversations = followups.build(questions, articles, args.followups, args.followups, args.seed)
+    explanatory = is_explain_file(args.questions)
+    if explanatory:
+        questions = load_explain_questions(args.questions)
+        sources = explain_sources(questions, args.articles)
+        conversations = []
+        if args.followups:
+            raise SystemExit("error: --followups needs a SQuAD-format question file")
+    else:
+        questions = load_questions(args.questions)
+        sources = article_sources(questions, args.articles)
+        articles = {title: (args.articles / source).read_text(encoding="utf-8") for title, source in sources.items()}
+        conversations = followups.build(questions, articles, args.followups, args.followups, args.seed)
     if args.limit is not None:
         questions = random.Random(args.seed).sample(questions, min(args.limit, len(questions)))
 
@@ -313,6 +380,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench.quality") -
         "data": {"questions": str(args.questions), "articles": str(args.articles),
                  "limit": args.limit, "seed": args.seed if args.limit is not None else None},
         "questions": len(questions),
+        "style": args.style,
     }
     with tempfile.TemporaryDirectory(prefix="ragqa-bench-") as tmp, asyncio.Runner() as runner:
         index = build_index(args.articles, args.index or Path(tmp) / "index", embedder, settings)
@@ -321,11 +389,18 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench.quality") -
             raise SystemExit(f"error: articles not in the index (unreadable?): {', '.join(missing)}")
         answerer = answerer_over(index, embedder, generator, settings)
         with tqdm(total=len(questions), desc="asking", unit="question", file=sys.stderr, disable=None) as bar:
-            if not (args.absent_only or args.followups_only):
-                report["metrics"] = summarise(ask_all(runner, answerer, questions, args.top_k, bar, dump))
+            if not (args.absent_only or args.followups_only) and explanatory:
+                responses: list[tuple[ExplainQuestion, AskResponse]] = []
+                outcomes = ask_all(runner, answerer, questions, args.top_k, bar, dump, args.style, responses)
+                report["metrics"] = summarise_explained(outcomes, percentiles)
+                report["per_kind"] = per_kind(outcomes)
+                report["support_check"] = false_accepts(
+                    [(s, q.article) for q, r in responses for s in r.sentences], index, args.seed)
+            elif not (args.absent_only or args.followups_only):
+                report["metrics"] = summarise(ask_all(runner, answerer, questions, args.top_k, bar, dump, args.style))
         if args.absent or args.absent_only:
             report["absent"] = ask_without_own_article(runner, index, sources, questions, args.top_k,
-                                                       embedder, generator, settings, dump)
+                                                       embedder, generator, settings, dump, args.style)
         if conversations:
             with tqdm(total=len(conversations), desc="conversations", unit="pair", file=sys.stderr, disable=None) as bar:
                 report["followups"] = followups.evaluate(runner, answerer, conversations, args.top_k, max(RECALL_AT), bar)

@@ -2,7 +2,8 @@
 
 `ragqa ingest` and `ragqa eval` are `python -m ingest` and `python -m bench.quality` under one name;
 `ragqa serve` is what `make run` and the Docker image run; `ragqa ask` prints an answer with its quote
-and sources, or the `/ask` response JSON with `--json`; `ragqa chat` keeps a conversation going in the terminal.
+(or, for an explanation, each sentence with where it stands in its document) and sources, or the
+`/ask` response JSON with `--json`; `ragqa chat` keeps a conversation going in the terminal.
 
 Exit codes of `ragqa ask`: 0 answered, 3 the documents do not contain the answer (abstained),
 2 usage or configuration error (bad question, no index, a key is needed), 1 anything else
@@ -60,13 +61,17 @@ def ask_parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("--api-key", help="API key sent as a Bearer token with --url (default: RAGQA_API_KEY)")
     parser.add_argument("--index", type=Path, help="index directory to read without --url (default: RAGQA_INDEX_DIR)")
     parser.add_argument("--top-k", type=int, default=4, help="passages to retrieve and give the model (default 4)")
+    parser.add_argument("--style", choices=("auto", "short", "explain"), default="auto",
+                        help="answer shape: a short phrase, an explanation of 1-4 sentences, or auto (default: "
+                             "decided from the question)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the server (default 300)")
     parser.add_argument("--json", action="store_true", help="print the /ask response as JSON")
     return parser
 
 
-def ask_server(url: str, question: str, top_k: int, api_key: str | None, timeout: float) -> dict:
-    return post_ask(url, {"question": question, "top_k": top_k}, api_key, timeout)
+def ask_server(url: str, question: str, top_k: int, api_key: str | None, timeout: float,
+               style: str = "auto") -> dict:
+    return post_ask(url, {"question": question, "top_k": top_k, "style": style}, api_key, timeout)
 
 
 def post_ask(url: str, request: dict, api_key: str | None, timeout: float) -> dict:
@@ -98,7 +103,7 @@ def _detail(response) -> str:
     return str(body.get("message") or body.get("detail") or body) if isinstance(body, dict) else str(body)
 
 
-def ask_locally(question: str, top_k: int, index_dir: Path | None) -> dict:
+def ask_locally(question: str, top_k: int, index_dir: Path | None, style: str = "auto") -> dict:
     """The same Answerer as `POST /ask`, over the local index, in this process."""
     import asyncio
 
@@ -115,7 +120,7 @@ def ask_locally(question: str, top_k: int, index_dir: Path | None) -> dict:
     from index.vectors import VectorOptions
 
     try:
-        request = AskRequest(question=question, top_k=top_k)
+        request = AskRequest(question=question, top_k=top_k, style=style)
     except ValidationError as exc:
         raise CliError(_validation_message(exc), EXIT_USAGE) from exc
     settings = _settings()
@@ -128,7 +133,8 @@ def ask_locally(question: str, top_k: int, index_dir: Path | None) -> dict:
         embedder = Embedder.from_settings(settings)
         generator = generator_from_settings(settings)  # RAGQA_GENERATOR_URL: a remote server generates
         retriever = Retriever.from_settings(index, embedder, settings)
-        response = asyncio.run(Answerer(retriever, generator, settings).ask(request.question, request.top_k))
+        response = asyncio.run(Answerer(retriever, generator, settings).ask(request.question, request.top_k,
+                                                                             style=request.style))
     except GeneratorUnavailableError as exc:
         raise CliError(str(exc)) from exc
     finally:
@@ -152,12 +158,18 @@ def _validation_message(exc) -> str:
 
 
 def format_answer(body: dict) -> str:
-    """A response as a person reads it: the answer, the supporting quote, then the sources."""
-    lines = [body["answer"]]
+    """A response as a person reads it: the answer, the supporting quote (for an explanation, each sentence
+    with where its support stands), then the sources its [n] markers point at."""
+    explained = body.get("shape") == "explain" and not body.get("abstained")
+    lines = [] if explained else [body["answer"]]
     if body.get("abstained"):
         lines.append("(abstained: no passage of the documents answers this question)")
+    for sentence in body.get("sentences", []) if explained else []:
+        marks = "".join(f" [{n}]" for n in sentence["citations"])
+        lines.append(" ".join(sentence["text"].split()) + marks)
+        lines += [f"    — {s['source']}, characters {s['start']}-{s['end']}" for s in sentence["support"]]
     quote = body.get("quote")
-    if quote:
+    if quote and not explained:
         lines += ["", f"Quote ({quote['source']}, characters {quote['start']}-{quote['end']}):",
                   textwrap.indent(textwrap.fill(" ".join(quote["text"].split()), 96), "  ")]
     if body.get("citations"):
@@ -174,9 +186,9 @@ def run_ask(argv: list[str], prog: str) -> int:
         raise CliError("--top-k must be between 1 and 20", EXIT_USAGE)
     if args.url:
         body = ask_server(args.url, args.question, args.top_k, args.api_key or _settings().api_key.get_secret_value(),
-                          args.timeout)
+                          args.timeout, args.style)
     else:
-        body = ask_locally(args.question, args.top_k, args.index)
+        body = ask_locally(args.question, args.top_k, args.index, args.style)
     print(json.dumps(body, indent=2, ensure_ascii=False) if args.json else format_answer(body))
     return EXIT_ABSTAINED if body.get("abstained") else EXIT_ANSWERED
 

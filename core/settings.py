@@ -98,6 +98,16 @@ class Settings(BaseSettings):
         4, ge=0, le=50,
         description="Sentences of the retrieved passages given to the model (closest to the question); 0 gives whole passages.",
     )
+    explain_top_k: int = Field(
+        6, ge=1, le=20,
+        description="Passages searched for an explanation (`style: explain`), at least the request's `top_k`: an "
+        "explanation draws on more of the documents than a short answer.",
+    )
+    explain_sentences: int = Field(
+        4, ge=1, le=12, description="Most sentences in an explanation: the evidence sentences closest to the question.")
+    explain_min_similarity: float = Field(
+        0.3, ge=-1, le=1,
+        description="An explanation's sentences after the first need at least this cosine similarity to the question.")
     evidence_embedding_backend: Literal["onnx-int8", "onnx", "torch", "index"] = Field(
         "onnx-int8",
         description="How the retrieved passages' sentences are embedded to rank them against the question: a backend "

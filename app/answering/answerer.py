@@ -1,5 +1,10 @@
-"""The path from a question to a grounded answer, top to bottom: (follow-up → standalone question) → retrieve →
-prompt → generate → ground."""
+"""The path from a question to a grounded answer, top to bottom: (follow-up → standalone question) → shape →
+retrieve → prompt → generate → ground.
+
+A short answer is the model's phrase found in the evidence; an explanation is composed of the
+evidence sentences closest to the question. Either way the answer is a list of sentences, each
+verified against its verbatim support before it is shown (app/answering/support.py).
+"""
 from __future__ import annotations
 
 import time
@@ -11,6 +16,7 @@ from app.answering.abstention import NOT_IN_DOCUMENTS, evidence_is_too_weak, mod
 from app.answering.answer_span import answer_span, clean_answer
 from app.answering.citations import best_quote, citation, quote_of
 from app.answering.evidence import cited_chunks, select_sentences, sentence_embedder
+from app.answering.explanation import as_read, explanation_evidence, in_reading_order
 from app.answering.followup import (
     REFERENT_TOKENS,
     check_history,
@@ -23,10 +29,12 @@ from app.answering.followup import (
     standalone,
 )
 from app.answering.prompt import build_messages, passages_within
+from app.answering.sentences import joined, sentence, support_of, verified, with_markers
+from app.answering.shape import Style, question_shape
 from app.generation.base import Generator, TextSink
 from app.generation.queue import GenerationQueue
-from app.schemas import AskResponse, Turn
-from core.counters import record_answer
+from app.schemas import AskResponse, Citation, Quote, Turn
+from core.counters import record_answer, record_unsupported
 from core.priority import at_low_priority
 from core.settings import Settings
 from index.embedder import Embedder
@@ -65,6 +73,15 @@ class Answerer:
                                     question_vector if same else None)
         return passages, cited_chunks(passages, hits)
 
+    def explanation(self, question: str, top_k: int) -> tuple[list[Hit], list[Hit]]:
+        """The evidence sentences of an explanation, best first, and the chunks searched for them."""
+        question_vector = self.retriever.embedder.embed([question])[0]
+        hits = self.retriever.search_by_vector(question, question_vector, max(top_k, self.settings.explain_top_k))
+        same = self.sentence_embedder is self.retriever.embedder
+        sentences = explanation_evidence(question, hits, self.sentence_embedder, self.settings.explain_sentences,
+                                         self.settings.explain_min_similarity, question_vector if same else None)
+        return sentences, hits
+
     async def standalone_question(self, question: str, history: Sequence[Turn]) -> tuple[str, float | None]:
         """The question as it reads without the conversation, and the milliseconds the rewrite took (None: no
         rewrite, no model call). A question that names its own subject is used as written (app/answering/followup.py)."""
@@ -84,15 +101,18 @@ class Answerer:
         return rewritten, _ms_since(started)
 
     async def ask(self, question: str, top_k: int, on_text: TextSink | None = None,
-                  history: Sequence[Turn] = ()) -> AskResponse:
-        """The answer; `on_text`, if given, receives the model's text in pieces as it is generated. With `history`
-        (the conversation so far, oldest first), a follow-up is first rewritten to stand alone."""
+                  history: Sequence[Turn] = (), style: Style = "auto") -> AskResponse:
+        """The answer in the shape `style` asks for; `on_text`, if given, receives its text in pieces as it is written
+        (the model's text for a short answer, a sentence at a time for an explanation). With `history` (the
+        conversation so far, oldest first), a follow-up is first rewritten to stand alone."""
         check_history(history, self.settings.history_max_turns, self.settings.history_max_chars)
         timings: dict[str, float] = {}
         started = time.perf_counter()
         question, rewrite_ms = await self.standalone_question(question, history)
         if rewrite_ms is not None:
             timings["rewrite"] = rewrite_ms
+        if question_shape(question, style) == "explain":
+            return await self.explain(question, top_k, on_text, timings, started)
         searched = time.perf_counter()
         passages, cited = await to_thread.run_sync(at_low_priority, self.settings.worker_nice, self.evidence,
                                                    question, top_k)
@@ -117,7 +137,42 @@ class Answerer:
             return AskResponse(answer=NOT_IN_DOCUMENTS, abstained=True, citations=citations,
                                standalone_question=question, model=self.generator.name, timings_ms=timings)
         quote = quote_of(span, passages) if span else best_quote(answer, question, passages)
-        return AskResponse(answer=answer, abstained=False, quote=quote, citations=citations,
+        sentences = [sentence(answer, [support_of(quote)] if quote else [], citations)]
+        return AskResponse(answer=answer, abstained=False, sentences=sentences, quote=quote, citations=citations,
+                           standalone_question=question, model=self.generator.name, timings_ms=timings)
+
+    async def explain(self, question: str, top_k: int, on_text: TextSink | None, timings: dict[str, float],
+                      started: float) -> AskResponse:
+        """1-4 sentences of the documents that answer the (standalone) question, each verified against its support."""
+        searched = time.perf_counter()
+        evidence, hits = await to_thread.run_sync(at_low_priority, self.settings.worker_nice, self.explanation,
+                                                  question, top_k)
+        timings["retrieval"] = _ms_since(searched)
+        if evidence_is_too_weak(question, evidence, self.settings.abstain_threshold, self.settings.abstain_coverage_weight):
+            return self._abstain(question, [], timings, started)
+        chosen = in_reading_order(evidence)
+        citations = [citation(h) for h in cited_chunks(chosen, hits)]
+        sentences, removed = verified([sentence(as_read(s.text), [support_of(s)], citations) for s in chosen])
+        record_unsupported(removed)
+        if not sentences:  # nothing the documents carry is left
+            return self._abstain(question, citations, timings, started)
+        for n, s in enumerate(sentences):
+            if on_text:
+                on_text(("" if n == 0 else " ") + with_markers(s))
+        timings["total"] = _ms_since(started)
+        record_answer(abstained=False)
+        first = sentences[0].support[0]
+        quote = Quote(text=first.text, source=first.source, chunk_id=first.chunk_id, start=first.start, end=first.end)
+        return AskResponse(answer=joined(sentences), abstained=False, shape="explain", sentences=sentences, quote=quote,
+                           citations=citations, standalone_question=question, model=self.generator.name,
+                           timings_ms=timings)
+
+    def _abstain(self, question: str, citations: list[Citation], timings: dict[str, float],
+                 started: float) -> AskResponse:
+        """An explanation's abstention: nothing the documents say is close enough, or carries a sentence."""
+        timings["total"] = _ms_since(started)
+        record_answer(abstained=True)
+        return AskResponse(answer=NOT_IN_DOCUMENTS, abstained=True, shape="explain", citations=citations,
                            standalone_question=question, model=self.generator.name, timings_ms=timings)
 
 

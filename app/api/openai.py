@@ -3,8 +3,9 @@
 Two models are listed. `ragqa` (and any name other than the loaded model's) answers the last
 user message like `POST /ask`, with the user and assistant messages before it as its `history`
 (system messages are ignored: answers follow ragqa's own instructions): retrieval, the grounded
-answer as the message content, and `citations`, `quote`, `abstained` and `standalone_question` as
-extra top-level fields. The loaded model's own name
+answer as the message content, and `sentences` (each with its citations and verbatim support),
+`citations`, `quote`, `abstained` and `standalone_question` as extra top-level fields (`style`, as
+in `POST /ask`, chooses the shape). The loaded model's own name
 (`RAGQA_MODEL`, e.g. `qwen2.5-coder-1.5b`) completes the messages as given, with no retrieval:
 that is what makes one ragqa server the generator of others (`RAGQA_GENERATOR_URL`). Both go
 through the same generation queue, so their requests are batched together. Decoding is greedy
@@ -16,6 +17,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
+from typing import Literal
 
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
@@ -54,6 +56,7 @@ class ChatCompletionRequest(BaseModel):
     max_tokens: int | None = Field(None, ge=1, le=2048, description="Plain completion only; answers use RAGQA_MAX_NEW_TOKENS.")
     max_completion_tokens: int | None = Field(None, ge=1, le=2048)
     top_k: int = Field(4, ge=1, le=20, description="ragqa extension: passages to retrieve, as in POST /ask.")
+    style: Literal["auto", "short", "explain"] = Field("auto", description="ragqa extension: answer shape, as in POST /ask.")
 
 
 class _Completion:
@@ -81,7 +84,8 @@ class _Completion:
 
 def _grounding(response: AskResponse) -> dict:
     """The extra fields of an answer: what ragqa adds to an OpenAI completion."""
-    return {"citations": [c.model_dump() for c in response.citations],
+    return {"sentences": [s.model_dump() for s in response.sentences], "shape": response.shape,
+            "citations": [c.model_dump() for c in response.citations],
             "quote": response.quote.model_dump() if response.quote else None,
             "abstained": response.abstained, "answer": response.answer,
             "standalone_question": response.standalone_question}
@@ -122,7 +126,7 @@ async def chat_completions(body: ChatCompletionRequest, services: ServicesDep):
 
     question, history = _conversation(body.messages)
     if not body.stream:
-        response = await services.answerer.ask(question, body.top_k, history=history)
+        response = await services.answerer.ask(question, body.top_k, history=history, style=body.style)
         return completion.whole(response.answer, "stop", **_grounding(response))
 
     def done(response: AskResponse) -> bytes:
@@ -131,7 +135,7 @@ async def chat_completions(body: ChatCompletionRequest, services: ServicesDep):
         return completion.chunk(delta, "stop", **_grounding(response))
 
     return await _stream(completion, lambda on_text: services.answerer.ask(question, body.top_k, on_text,
-                                                                           history=history), done)
+                                                                           history=history, style=body.style), done)
 
 
 def _conversation(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:

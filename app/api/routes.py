@@ -52,8 +52,8 @@ async def ask(body: AskRequest, services: ServicesDep):
     """Answer a question from the documents, citing the passages given to the model (streamed with `stream: true`)."""
     if body.stream:
         return await stream_answer(lambda on_text: services.answerer.ask(body.question, body.top_k, on_text,
-                                                                         history=body.history))
-    return await services.answerer.ask(body.question, body.top_k, history=body.history)
+                                                                         history=body.history, style=body.style))
+    return await services.answerer.ask(body.question, body.top_k, history=body.history, style=body.style)
 
 
 @qa_router.post("/search", response_model=SearchResponse)

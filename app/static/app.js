@@ -1,6 +1,6 @@
 // ragqa's page: a conversation with the documents. Asks POST /ask with streaming (follow-ups with the
 // thread's history), shows each answer as it is written under its question, the quote highlighted inside its
-// cited passage, the sources, and the documents (GET /documents), which it can upload and
+// cited passage (an explanation: each sentence's [n] links to its own highlighted span), the sources, and the documents (GET /documents), which it can upload and
 // delete (POST /documents, DELETE /documents/{id}). Text goes in with
 // textContent only, never as HTML. An API key, when the server wants one, lives in sessionStorage.
 "use strict";
@@ -103,20 +103,66 @@ function where(citation) {
   return citation.page ? `page ${citation.page}` : `characters ${citation.start}–${citation.end}`;
 }
 
-// The passage's text with the quote marked. Offsets are the document's, in code points (Python's
-// str indices): the quote sits at quote.start - citation.start inside the passage.
-function passageWithQuote(citation, quote) {
+// The passage's text with its support spans marked. Offsets are the document's, in code points
+// (Python's str indices): a span sits at span.start - citation.start inside the passage. Each mark
+// carries the number of the answer sentence it supports, so a [n] link can light up its own spans.
+function passageWithMarks(citation, spans) {
   const passage = el("div", "passage");
   const points = Array.from(citation.text);
-  const inside = quote && quote.chunk_id === citation.chunk_id && quote.source === citation.source;
-  const from = inside ? quote.start - citation.start : -1;
-  const to = inside ? quote.end - citation.start : -1;
-  if (inside && from >= 0 && to <= points.length && points.slice(from, to).join("") === quote.text) {
-    passage.append(points.slice(0, from).join(""), el("mark", "", quote.text), points.slice(to).join(""));
-  } else {
-    passage.textContent = citation.text;
+  const inside = spans
+    .filter((s) => s.chunk_id === citation.chunk_id && s.source === citation.source)
+    .map((s) => ({ ...s, from: s.start - citation.start, to: s.end - citation.start }))
+    .filter((s) => s.from >= 0 && s.to <= points.length && points.slice(s.from, s.to).join("") === s.text)
+    .sort((a, b) => a.from - b.from);
+  let at = 0;
+  for (const span of inside) {
+    if (span.from < at) continue; // overlapping spans: the first one is marked
+    const mark = el("mark", "", span.text);
+    mark.dataset.sentence = String(span.sentence);
+    passage.append(points.slice(at, span.from).join(""), mark);
+    at = span.to;
   }
+  passage.append(points.slice(at).join(""));
   return passage;
+}
+
+// Every support span of an answer, with the index of its sentence (a short answer: its quote).
+function supportSpans(body) {
+  if (body.sentences && body.sentences.length) {
+    return body.sentences.flatMap((s, i) => s.support.map((span) => ({ ...span, sentence: i })));
+  }
+  return body.quote ? [{ ...body.quote, sentence: 0 }] : [];
+}
+
+// [n] after a sentence: opens source n of this turn and lights up the span that supports the sentence.
+function showSupport(node, sentence, n) {
+  node.querySelectorAll(".sources mark.current").forEach((m) => m.classList.remove("current"));
+  const item = node.querySelectorAll(".sources > li")[n - 1];
+  if (!item) return;
+  item.querySelector("details").open = true;
+  const marks = item.querySelectorAll(`mark[data-sentence="${sentence}"]`);
+  marks.forEach((m) => m.classList.add("current"));
+  (marks[0] || item).scrollIntoView({ block: "nearest" });
+}
+
+// An explanation: its sentences, each followed by [n] links to the sources holding its support.
+function showSentences(node, sentences) {
+  const answer = node.querySelector(".answer-text");
+  answer.replaceChildren();
+  sentences.forEach((sentence, i) => {
+    if (i) answer.append(" ");
+    answer.append(el("span", "sentence", sentence.text));
+    for (const n of sentence.citations) {
+      const link = el("a", "cite", `[${n}]`);
+      link.href = "#";
+      link.dataset.sentence = String(i);
+      link.addEventListener("click", (event) => {
+        event.preventDefault();
+        showSupport(node, i, n);
+      });
+      answer.append(" ", link);
+    }
+  });
 }
 
 // A new turn of the thread on the page: the question, and room for its answer.
@@ -129,7 +175,9 @@ function addTurn(question) {
 
 function showResponse(node, body) {
   const part = (selector) => node.querySelector(selector);
-  part(".answer-text").textContent = body.answer; // authoritative: replaces the streamed text
+  const explained = body.shape === "explain" && !body.abstained && body.sentences && body.sentences.length;
+  if (explained) showSentences(node, body.sentences);
+  else part(".answer-text").textContent = body.answer; // authoritative: replaces the streamed text
   part(".answer").hidden = body.abstained;
   part(".abstained").hidden = !body.abstained;
   const searched = body.standalone_question;
@@ -137,7 +185,7 @@ function showResponse(node, body) {
     part(".searched").textContent = `Searched as: ${searched}`;
     part(".searched").hidden = false;
   }
-  if (body.quote) {
+  if (body.quote && !explained) { // an explanation's sentences are their own quotes
     part(".quote blockquote").textContent = body.quote.text;
     const cited = body.citations.find((c) => c.chunk_id === body.quote.chunk_id);
     part(".quote figcaption").textContent = `— ${body.quote.source}${cited && cited.page ? `, page ${cited.page}` : ""}`;
@@ -145,14 +193,15 @@ function showResponse(node, body) {
   }
   const list = part(".sources");
   list.replaceChildren();
+  const spans = supportSpans(body);
   body.citations.forEach((citation, n) => {
     const details = el("details");
     const summary = el("summary");
     summary.append(el("span", "file", citation.source), el("span", "where", where(citation)),
                    el("span", "score", `score ${citation.score.toFixed(4)} · similarity ${citation.similarity.toFixed(2)}`));
-    details.append(summary, passageWithQuote(citation, body.quote));
-    // The passage holding the quote opens by itself, so the highlight is in view.
-    details.open = Boolean(body.quote && citation.chunk_id === body.quote.chunk_id) || (n === 0 && !body.quote);
+    details.append(summary, passageWithMarks(citation, spans));
+    // The passage holding the quote (an explanation: its first sentence) opens by itself, so the highlight is in view.
+    details.open = Boolean(spans.length && citation.chunk_id === spans[0].chunk_id) || (n === 0 && !spans.length);
     const item = el("li");
     item.append(details);
     list.append(item);

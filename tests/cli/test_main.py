@@ -84,6 +84,21 @@ def test_ask_locally_prints_the_answer_its_quote_and_the_sources(indexed):
     assert sources.startswith("  [1] lighthouse.txt (characters 0-") and "similarity" in sources
 
 
+def test_ask_for_an_explanation_prints_each_sentence_with_where_it_stands(indexed):
+    docs, index = indexed
+    result = ragqa("ask", "Describe the lighthouse at Varnholm.", "--style", "explain", "--index", str(index))
+    assert result.returncode == 0, result.stderr
+    body, _, sources = result.stdout.partition("\n\nSources:\n")
+    document = (docs / "lighthouse.txt").read_text()
+    lines = body.splitlines()
+    assert lines[0].startswith("The lighthouse at Varnholm was built in 1872") and lines[0].endswith("[1]")
+    for line in lines[1::2]:  # under each sentence: where its support stands in its document
+        source, _, where = line.strip().removeprefix("— ").partition(", characters ")
+        start, end = map(int, where.split("-"))
+        assert source == "lighthouse.txt" and document[start:end] in " ".join(lines)
+    assert sources.startswith("  [1] lighthouse.txt")
+
+
 @pytest.mark.slow
 def test_ask_json_of_an_unanswerable_question_abstains_with_exit_3(indexed):
     _, index = indexed

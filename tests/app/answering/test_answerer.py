@@ -100,3 +100,22 @@ def test_a_history_over_the_limits_is_refused_before_any_work(counted):
     with pytest.raises(HistoryTooLongError, match="at most 1 messages"):
         asyncio.run(Answerer(answerer.retriever, counting, few).ask("How tall is it?", 3, history=HISTORY))
     assert counting.prompts == []
+
+
+def test_an_explanation_is_the_documents_own_sentences_each_with_verbatim_support(answerer, docs_folder):
+    pieces = []
+    response = asyncio.run(answerer.ask("Describe the lighthouse at Varnholm.", 3, pieces.append, style="explain"))
+    assert not response.abstained and response.shape == "explain"
+    assert 2 <= len(response.sentences) <= 4 and "generation" not in response.timings_ms
+    for sentence in response.sentences:
+        [span] = sentence.support
+        assert (docs_folder / span.source).read_text(encoding="utf-8")[span.start:span.end] == span.text == sentence.text
+        assert response.citations[sentence.citations[0] - 1].source == span.source
+    assert {s.support[0].source for s in response.sentences} == {"lighthouse.txt"}  # nothing off the subject
+    assert "".join(pieces) == response.answer  # streamed a sentence at a time
+    assert response.answer.startswith("The lighthouse at Varnholm was built in 1872") and "[1]" in response.answer
+
+
+def test_an_explanation_abstains_when_the_documents_do_not_touch_the_question(answerer):
+    response = asyncio.run(answerer.ask("Why do comets have tails?", 3, style="explain"))
+    assert response.abstained and response.answer == NOT_IN_DOCUMENTS and response.sentences == []

@@ -32,3 +32,4 @@ def test_an_answer_and_an_abstention_are_counted_with_the_route_template_and_the
     assert grew("ragqa_answers_total") == 2 and grew("ragqa_abstentions_total") >= 1
     assert after["ragqa_index_documents"] == 3 and after["ragqa_index_chunks"] >= 3
     assert after["ragqa_queue_depth"] == 0 and after["ragqa_ready"] == 1
+    assert "ragqa_unsupported_sentences_total" in after  # answer sentences removed for lack of support

@@ -51,6 +51,17 @@ def test_a_streamed_chat_completion_sends_pieces_then_citations(client):
     assert last.model_extra["answer"].split()[0] in text
 
 
+def test_an_explanation_streams_its_sentences_and_ends_with_their_support(client):
+    chunks = list(client.chat.completions.create(
+        model="ragqa", messages=[{"role": "user", "content": "Describe the lighthouse at Varnholm."}], stream=True,
+        extra_body={"style": "explain"}))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    extra = chunks[-1].model_extra
+    assert extra["shape"] == "explain" and text == extra["answer"]
+    assert [s["text"] for s in extra["sentences"]] == [s["support"][0]["text"] for s in extra["sentences"]]
+    assert all(f"[{n}]" in text for s in extra["sentences"] for n in s["citations"])
+
+
 def test_an_unanswerable_streamed_question_still_gives_the_abstention_as_content(client):
     chunks = list(client.chat.completions.create(
         model="ragqa", messages=[{"role": "user", "content": "What is the orbital period of Neptune's moon Triton?"}],

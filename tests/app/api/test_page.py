@@ -56,6 +56,25 @@ def test_a_question_gets_a_streamed_answer_with_its_quote_marked_in_the_passage(
     page.screenshot(path=str(tmp_path / "answer.png"), full_page=True)  # for looking at when this fails
 
 
+def test_an_explanation_links_each_sentence_to_its_highlighted_span(engine, page, tmp_path):
+    page.goto(str(engine.base_url))
+    ask_on_page(page, "Describe the lighthouse at Varnholm.")  # `auto` gives this the explain shape
+    assert page.inner_text("#status") == "Answered.", page.inner_text("#status")
+    turn = page.locator(LAST_TURN)
+    sentences = turn.locator(".answer-text .sentence").all_inner_texts()
+    assert len(sentences) >= 2 and all(s in DOCUMENTS["lighthouse.txt"] for s in sentences)
+    assert turn.locator(".quote").is_hidden()  # the sentences are the documents' own words
+    link = turn.locator('.answer-text a.cite[data-sentence="1"]').first
+    n = int(link.inner_text().strip("[]"))
+    link.click()
+    source = turn.locator(".sources > li").nth(n - 1)
+    current = source.locator("details[open] mark.current")
+    assert current.count() >= 1 and current.first.is_visible()
+    assert current.first.inner_text() == sentences[1]  # the span that supports the second sentence
+    assert page.locator("mark.current").count() == current.count()  # and no other
+    page.screenshot(path=str(tmp_path / "explanation.png"), full_page=True)
+
+
 def test_a_question_the_documents_cannot_answer_says_so_plainly(engine, page):
     page.goto(str(engine.base_url))
     ask_on_page(page, "What is the orbital period of Neptune's moon Triton?")

@@ -55,6 +55,40 @@ def test_ask_answers_from_the_document_that_holds_the_fact(server):
     assert quote["source"] == "lighthouse.txt"
 
 
+def test_an_explanation_is_sentences_each_resting_on_a_verbatim_span(server):
+    client, docs, _ = server
+    body = client.post("/ask", json={"question": "Describe the lighthouse at Varnholm.", "style": "explain"}).json()
+    assert body["abstained"] is False and body["shape"] == "explain"
+    assert 1 <= len(body["sentences"]) <= 4
+    for sentence in body["sentences"]:
+        for n in sentence["citations"]:  # each marker [n] points at the citation holding the support
+            assert f"[{n}]" in body["answer"]
+            assert any(span["source"] == body["citations"][n - 1]["source"] for span in sentence["support"])
+        for span in sentence["support"]:
+            document = (docs / span["source"]).read_text(encoding="utf-8")
+            assert document[span["start"]:span["end"]] == span["text"]
+    assert body["sentences"][0]["support"][0]["source"] == "lighthouse.txt" and "1872" in body["answer"]
+    assert "generation" not in body["timings_ms"]  # composed of the documents' sentences, not written by the model
+
+
+def test_a_short_answer_has_the_same_shape_one_sentence_supported_by_its_quote(server):
+    client, _, _ = server
+    body = client.post("/ask", json={"question": "Who built the lighthouse at Varnholm?", "style": "short"}).json()
+    assert body["shape"] == "short"
+    if not body["abstained"]:
+        [sentence] = body["sentences"]
+        assert sentence["text"] == body["answer"]
+        assert sentence["support"][0]["text"] == body["quote"]["text"]
+        assert body["citations"][sentence["citations"][0] - 1]["chunk_id"] == body["quote"]["chunk_id"]
+
+
+def test_an_unknown_style_gets_422_naming_the_allowed_ones(server):
+    client, _, _ = server
+    response = client.post("/ask", json={"question": "Why?", "style": "long"})
+    assert response.status_code == 422
+    assert all(style in response.text for style in ("auto", "short", "explain"))
+
+
 def test_unrelated_question_abstains_without_citations(server):
     client, _, _ = server
     body = client.post("/ask", json={"question": "What is the orbital period of Neptune's moon Triton?"}).json()
@@ -76,6 +110,8 @@ def test_search_returns_passages_without_the_model(server):
     {"question": "ok?", "top_k": 21},
     {"top_k": 3},
     {"question": "ok?", "unexpected": 1},
+    {"question": "ok?", "style": "Explain"},
+    {"question": "ok?", "style": None},
 ])
 def test_bad_requests_get_422_with_a_message(server, body):
     client, _, _ = server

@@ -25,8 +25,8 @@ def read_events(response: httpx.Response) -> list[tuple[str, dict, float]]:
     return events
 
 
-def ask_streaming(client: httpx.Client, question: str) -> tuple[httpx.Response, list]:
-    with client.stream("POST", "/ask", json={"question": question, "stream": True}) as response:
+def ask_streaming(client: httpx.Client, question: str, **extra) -> tuple[httpx.Response, list]:
+    with client.stream("POST", "/ask", json={"question": question, "stream": True, **extra}) as response:
         return response, read_events(response) if response.status_code == 200 else response.read()
 
 
@@ -43,6 +43,16 @@ def test_a_streamed_answer_sends_tokens_as_they_come_then_the_full_answer(engine
     assert done["quote"] == plain["quote"] and done["citations"][0]["source"] == "lighthouse.txt"
     # the final answer is the cleaned form of the streamed text
     assert done["answer"].split()[0] in "".join(tokens)
+
+
+def test_a_streamed_explanation_sends_its_sentences_then_their_grounding(engine):
+    _, events = ask_streaming(engine, "Describe the lighthouse at Varnholm.", style="explain")
+    names = [name for name, _, _ in events]
+    done = events[-1][1]
+    assert names[-1] == "done" and done["shape"] == "explain"
+    assert names.count("token") == len(done["sentences"]) >= 2  # one event per sentence, with its markers
+    assert "".join(data["text"] for name, data, _ in events if name == "token") == done["answer"]
+    assert all(s["support"] and s["citations"] for s in done["sentences"])
 
 
 def test_a_streamed_abstention_sends_no_tokens(engine):

@@ -1,0 +1,70 @@
+"""Explanations: the evidence sentences closest to the question, in reading order, each its own verbatim support.
+
+An explanation is composed of the documents' own sentences rather than written by the model: a
+1.5B model writing prose drifts from its evidence, and choosing sentences by number scored lower
+than the embedder's ranking (bench/RESULTS.md, issue 12). The sentences come from more passages
+than a short answer's (`RAGQA_EXPLAIN_TOP_K`, several documents when they bear on the question),
+and are shown grouped by document, in the order the document tells them.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from app.answering.evidence import select_sentences
+from index.embedder import Embedder
+from index.types import Hit
+
+
+def explanation_evidence(question: str, hits: Sequence[Hit], embedder: Embedder, count: int,
+                         min_similarity: float = 0.0, question_vector: np.ndarray | None = None) -> list[Hit]:
+    """The `count` distinct sentences of `hits` closest to the question, best first (overlapping
+    passages repeat sentences: each is kept once); after the first, only those whose cosine similarity
+    to the question reaches `min_similarity` (a sentence on another subject adds nothing)."""
+    ranked = select_sentences(question, hits, embedder, len(hits) * 64, question_vector)
+    # A passage may end inside a hard-wrapped sentence; what it holds of that sentence is not one.
+    cut_at = {(hit.source, hit.end) for hit in hits}
+    distinct: dict[tuple[str, int, int], Hit] = {}
+    for sentence in ranked:
+        if not _reads_on_its_own(sentence) or ((sentence.source, sentence.end) in cut_at and not _ends(sentence.text)):
+            continue
+        if distinct and sentence.similarity < min_similarity:
+            break  # ranked: the rest are further still
+        distinct.setdefault((sentence.source, sentence.start, sentence.end), sentence)
+        if len(distinct) == count:
+            break
+    return list(distinct.values())
+
+
+_WORD = re.compile(r"\w+")
+_BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+
+
+def _reads_on_its_own(sentence: Hit) -> bool:
+    """A sentence, not a title line ("Computational complexity theory"), a short table row ("| 0 | Answered.")
+    or the tail of a sentence cut at a quotation ("submit cheerfully to …"): six words or more, or four
+    and an ending as a sentence has, starting with anything but a lower-case letter."""
+    text = sentence.text.strip()
+    words = len(_WORD.findall(text))
+    whole = words >= 6 or (words >= 4 and _ends(text))
+    return whole and not text[:1].islower()
+
+
+def _ends(text: str) -> bool:
+    return text.rstrip().endswith((".", "!", "?", ":", ")", '"', "”", "`"))
+
+
+def as_read(text: str) -> str:
+    """An evidence sentence as an answer shows it: on one line, without a list item's bullet (its support
+    keeps the document's own characters)."""
+    return _BULLET.sub("", " ".join(text.split()))
+
+
+def in_reading_order(sentences: Sequence[Hit]) -> list[Hit]:
+    """Documents in the order of their best sentence; each document's sentences in its own order."""
+    first: dict[str, int] = {}
+    for rank, sentence in enumerate(sentences):
+        first.setdefault(sentence.source, rank)
+    return sorted(sentences, key=lambda s: (first[s.source], s.start))

@@ -1,0 +1,49 @@
+"""The answer shape a question wants: a short span of the documents, or an explanation of a few sentences.
+
+`auto` decides from the question's wording alone, and only on clear cues: a question that opens
+with "why", "describe", "explain", "compare" …, asks for a difference, a meaning or a reason, asks
+two things at once, or asks what a bare term is. Everything else keeps the short answer, which is
+what a name, number or date question wants (and what the factoid benchmark scores).
+"""
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+Shape = Literal["short", "explain"]
+Style = Literal["auto", "short", "explain"]
+
+# Openings that ask for an account, a reason or a comparison, never for a single phrase.
+_EXPLAIN_OPENING = re.compile(
+    r"^\s*(why\b|describe\b|explain\b|walk me through\b|tell me (about|how|why)\b|summari[sz]e\b|outline\b|"
+    r"give (me )?an overview\b|compare\b|contrast\b|in what ways?\b|what happened when\b|on what grounds\b)",
+    re.IGNORECASE)
+# Words that ask for a relation between things, a meaning or a cause.
+_EXPLAIN_WORDS = re.compile(
+    r"\b(differ|differs|difference between|differences between|distinguishes|trade-?offs?|pros and cons|"
+    r"advantages and disadvantages|what separates|mean by|what does it mean|what makes|"
+    r"relate to (one another|each other)|compare with the|how does it work|used for(?=\s*\?)|"
+    r"the (two|three|four|five|six|main|key) (stages|steps|phases|types|kinds|parts|ways|reasons|components|networks))\b",
+    re.IGNORECASE)
+# Two questions in one: "What is X, and where ...?", "How ..., and what ...?"
+_TWO_QUESTIONS = re.compile(
+    r"\band (why|how|what|where|who|when|which) (is|are|was|were|do|does|did|can|could|has|have|happened)\b"
+    r"|, and (is|are|was|were|does|do|did) ", re.IGNORECASE)
+# "What is X?" for a bare term: "What is mode collapse?", "What are 'reserved matters' under Scottish devolution?"
+_TERM_QUESTION = re.compile(
+    r"^\s*what (is|are|was|were) (an? )?(?P<term>['\"‘“][^'\"’”]+['\"’”]|[\w\-]+( [\w\-]+)?)"
+    r"(,| (in|under) [A-Za-z\-']+( [A-Za-z\-']+){0,3})?( (actually|really|exactly))?( about)?\s*\?*\s*$", re.IGNORECASE)
+_NOT_A_TERM = frozenset("the this that these those it there one another some usually".split())
+
+
+def question_shape(question: str, style: Style = "auto") -> Shape:
+    """`short` or `explain`: the style asked for, or with `auto`, the shape the question's wording asks for."""
+    if style != "auto":
+        return style
+    q = question.strip()
+    if _EXPLAIN_OPENING.search(q) or _EXPLAIN_WORDS.search(q) or _TWO_QUESTIONS.search(q):
+        return "explain"
+    term = _TERM_QUESTION.match(q)
+    if term and term.group("term").split()[0].lower() not in _NOT_A_TERM:
+        return "explain"
+    return "short"

@@ -1,0 +1,41 @@
+"""Which questions get an explanation under `style: auto`, and that an explicit style always wins."""
+from __future__ import annotations
+
+import pytest
+
+from app.answering.shape import question_shape
+
+
+@pytest.mark.parametrize("question", [
+    "Why did transformers outperform RNNs in NLP?",
+    "What is mode collapse?",
+    "What is the difference between discriminative and generative models?",
+    "What are the two networks in a GAN and what does each one do?",
+    "What are the three stages of training and deploying a diffusion model?",
+    "Describe how the lamp of the lighthouse was changed.",
+    "How do the two chess clubs differ?",
+    "What is oxygen used for?",
+    "What do people mean by 'cultural imperialism'?",
+    "What is consultant pharmacy, and where do such pharmacists usually work?",
+])
+def test_questions_that_ask_for_an_account_get_an_explanation(question):
+    assert question_shape(question) == "explain"
+
+
+@pytest.mark.parametrize("question", [
+    "Who built the lighthouse at Varnholm?",
+    "When was the lamp converted to electricity?",
+    "How many metres tall is the lighthouse?",
+    "What is the name of the chess club's founder?",
+    "What is the capital of France?",
+    "Which network did Goldenson propose a merger with, and in what year?",
+    "How do I delete a document?",
+    "In what year did the war end?",
+])
+def test_questions_that_ask_for_a_name_number_or_instruction_stay_short(question):
+    assert question_shape(question) == "short"
+
+
+def test_an_explicit_style_is_what_the_client_gets():
+    assert question_shape("Who built the lighthouse?", "explain") == "explain"
+    assert question_shape("Why is the sky blue?", "short") == "short"
