@@ -1,14 +1,14 @@
 """`python -m app.prepare`: make the configured models ready offline, so a start only loads caches.
 
-Converts a GGUF generator once, quantizes it to int8 once (`RAGQA_MODEL_PRECISION=int8`), and exports
-the embedder to ONNX once (`RAGQA_EMBEDDING_BACKEND=onnx…`).
+Quantizes the GGUF generator to int8 once, in memory (`RAGQA_MODEL_PRECISION=int8`, no float32 copy on
+disk), or converts it to float32 once; and exports the embedder to ONNX once (`RAGQA_EMBEDDING_BACKEND=onnx…`).
 """
 from __future__ import annotations
 
 import sys
 import time
 
-from app.generation.model_files import ModelNotFoundError, model_directory
+from app.generation.model_files import ModelNotFoundError, int8_directory, model_directory
 from core.environment import use_offline_models
 from core.settings import Settings
 from index.embedder import Embedder, resolve_embedding_model
@@ -20,13 +20,15 @@ def main() -> int:
     started = time.perf_counter()
     try:
         embedder_dir = resolve_embedding_model(settings.embedding_model)
-        generator_dir = model_directory(settings.model, settings.cache_dir)
         for backend in {settings.embedding_backend, settings.evidence_embedding_backend} - {"torch", "index"}:
             Embedder(settings.embedding_model, backend=backend, cache_dir=settings.cache_dir)  # exports it once
         if settings.model_precision == "int8":
             from app.generation.quantization import load_int8_model
 
-            load_int8_model(generator_dir, settings.cache_dir)  # quantizes and caches it
+            load_int8_model(settings.model, settings.cache_dir)  # quantizes and caches it, once
+            generator_dir = int8_directory(settings.model, settings.cache_dir)
+        else:
+            generator_dir = model_directory(settings.model, settings.cache_dir)
     except (ModelNotFoundError, ValueError, RuntimeError) as exc:
         print(f"prepare: error: {exc}", file=sys.stderr)
         return 2

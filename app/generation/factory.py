@@ -12,12 +12,13 @@ from core.settings import Settings
 
 
 def load_local_generator(model: str, cache_dir: Path, threads: int = 0, precision: str = "float32") -> Generator:
-    """The generator `RAGQA_MODEL` names, loaded once (GGUF converted on first use)."""
+    """The generator `RAGQA_MODEL` names, loaded once (int8: quantized once from the GGUF file into the cache;
+    float32: converted once)."""
     from app.generation.local import TransformersGenerator
     from app.generation.model_files import model_directory
 
-    return TransformersGenerator(model_directory(model, cache_dir), name=model, threads=threads,
-                                 precision=precision, cache_dir=cache_dir)
+    model_dir = None if precision == "int8" else model_directory(model, cache_dir)
+    return TransformersGenerator(model_dir, name=model, threads=threads, precision=precision, cache_dir=cache_dir)
 
 
 def generator_from_settings(settings: Settings) -> Generator:

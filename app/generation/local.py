@@ -15,7 +15,7 @@ class TransformersGenerator:
     begins; each row stops at its own token budget or end-of-sequence token.
     """
 
-    def __init__(self, model_dir: Path, name: str, threads: int = 0, reuse_prefix: bool = True,
+    def __init__(self, model_dir: Path | None, name: str, threads: int = 0, reuse_prefix: bool = True,
                  precision: str = "float32", cache_dir: Path | None = None) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -29,14 +29,14 @@ class TransformersGenerator:
         self.name = name
         self.model_dir = model_dir
         self.precision = precision
-        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        if precision == "int8":
+        if precision == "int8":  # found (or made once) by RAGQA_MODEL, or the model directory given
             from app.generation.quantization import load_int8_model
 
             if cache_dir is None:
                 raise ValueError("int8 weights need a cache directory")
-            self.model = load_int8_model(model_dir, cache_dir)
+            self.model, self.tokenizer = load_int8_model(str(model_dir or name), cache_dir)
         else:
+            self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
             self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
         self.model.eval()
         self.pad_token_id = self.tokenizer.pad_token_id

@@ -8,12 +8,15 @@ token, rather than one per batch, keeps the few tokens with huge activations (Qw
 reach 2,900x their mean) from rounding every other token to nothing, and makes a row's product
 independent of the rows it is batched with (integer sums are exact).
 
-The quantized weights are saved once as safetensors next to the converted model and later starts
-memory-map them: loading does no computation.
+The embedding table is kept in float16 (`Float16Embedding`): half the bytes of float32, rows widened
+back to float32 when looked up (a relative rounding of 5e-4, far below the GGUF file's own 4-bit steps).
+
+The int8 copy is made once, in memory, from the GGUF file (de-quantized) or model directory, and saved
+with its config and tokenizer as one cache folder; no float32 copy is written. Later starts memory-map
+it: loading does no computation.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -22,10 +25,9 @@ from pathlib import Path
 
 import torch
 
-log = logging.getLogger(__name__)
+from app.generation.model_files import SCHEME, int8_directory
 
-# Names the recipe below; part of every cache key, so changing the recipe re-quantizes.
-SCHEME = "int8-per-token-v1"
+log = logging.getLogger(__name__)
 
 
 class Int8Linear(torch.nn.Module):
@@ -62,15 +64,43 @@ class Int8Linear(torch.nn.Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
+class Float16Embedding(torch.nn.Module):
+    """An embedding table stored in float16 (a buffer, so `model.dtype` stays float32); rows come out float32."""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int) -> None:
+        super().__init__()
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.register_buffer("weight_f16", torch.empty(num_embeddings, embedding_dim, dtype=torch.float16))
+
+    @classmethod
+    def from_embedding(cls, embedding: torch.nn.Embedding) -> "Float16Embedding":
+        layer = cls(embedding.num_embeddings, embedding.embedding_dim)
+        layer.weight_f16.copy_(embedding.weight.detach())
+        return layer
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.embedding(input_ids, self.weight_f16).float()
+
+    def extra_repr(self) -> str:
+        return f"{self.num_embeddings}, {self.embedding_dim}, dtype=float16"
+
+
 def quantize_int8(model):
-    """`model`, in place, with every `nn.Linear` layer replaced by an `Int8Linear`."""
+    """`model`, in place: every `nn.Linear` an `Int8Linear`, the input embedding table a `Float16Embedding`."""
     targets = [name for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)]
     with torch.no_grad():
         for name in targets:
             _replace(model, name, Int8Linear.from_linear(model.get_submodule(name)))
-    if getattr(model.config, "tie_word_embeddings", False) and "lm_head" in targets:
-        model.config.tie_word_embeddings = False  # the head has its own int8 copy now
+        if getattr(model.config, "tie_word_embeddings", False) and "lm_head" in targets:
+            model.config.tie_word_embeddings = False  # the head has its own int8 copy now
+        embedding = model.get_input_embeddings()
+        if isinstance(embedding, torch.nn.Embedding):
+            _replace(model, _name_of(model, embedding), Float16Embedding.from_embedding(embedding))
     return model
+
+
+def _name_of(model, module: torch.nn.Module) -> str:
+    return next(name for name, candidate in model.named_modules() if candidate is module)
 
 
 def _replace(model, name: str, module: torch.nn.Module) -> None:
@@ -78,65 +108,73 @@ def _replace(model, name: str, module: torch.nn.Module) -> None:
     setattr(model.get_submodule(parent) if parent else model, child, module)
 
 
-def quantized_cache_dir(model_dir: Path, cache_dir: Path) -> Path:
-    """Where the int8 copy of `model_dir`'s model lives: keyed by the directory's files and the library versions."""
-    import transformers
+def load_int8_model(model: str, cache_dir: Path):
+    """(causal LM with int8 linear layers, its tokenizer) for `RAGQA_MODEL`: memory-mapped from the cache,
+    or made once in memory from the GGUF file or model directory and cached (no float32 copy on disk)."""
+    from transformers import AutoTokenizer
 
-    digest = hashlib.sha256(f"{model_dir.resolve()}|{torch.__version__}|{transformers.__version__}|{SCHEME}".encode())
-    for path in sorted(model_dir.iterdir()):
-        if path.is_file():
-            stat = path.stat()
-            digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-    return cache_dir / "models" / f"{model_dir.name}.int8-{digest.hexdigest()[:16]}"
-
-
-def load_int8_model(model_dir: Path, cache_dir: Path):
-    """The causal LM in `model_dir` with int8 linear layers: memory-mapped from the cache, or quantized once and cached."""
-    cached = quantized_cache_dir(model_dir, cache_dir)
+    cached = int8_directory(model, cache_dir)
     if (cached / "int8.json").is_file():
         try:
-            return _load_cached(model_dir, cached)
+            return _load_cached(cached), AutoTokenizer.from_pretrained(cached)
         except Exception as exc:  # a damaged or foreign copy: rebuild it
             log.warning("int8 cache %s unreadable (%s); quantizing again", cached.name, exc)
-    from transformers import AutoModelForCausalLM
+    from app.generation.model_files import load_float_model
 
-    log.warning("quantizing %s to int8 once, into %s", model_dir.name, cached)
-    model = quantize_int8(AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval())
-    _save(model, cached)
-    return model
+    log.warning("quantizing %s to int8 once, into %s", model, cached)
+    float_model, tokenizer = load_float_model(model, cache_dir)
+    quantized = quantize_int8(float_model.eval())
+    del float_model
+    if not _save(quantized, tokenizer, cached):
+        return quantized, tokenizer  # a read-only cache still serves, only slower to start
+    del quantized  # the saved copy, memory-mapped, is shared with the page cache instead of held twice
+    return _load_cached(cached), AutoTokenizer.from_pretrained(cached)
 
 
-def _save(model, cached: Path) -> None:
+def _save(model, tokenizer, cached: Path) -> bool:
+    """Weights, config and tokenizer into `cached`, atomically. False if the cache cannot be written."""
     from safetensors.torch import save_file
 
     int8_layers = sorted(name for name, module in model.named_modules() if isinstance(module, Int8Linear))
+    float16_layers = sorted(name for name, module in model.named_modules() if isinstance(module, Float16Embedding))
     # Every tensor, non-persistent buffers (rotary frequencies) included, so loading computes nothing.
     tensors = {name: t.contiguous() for name, t in [*model.named_parameters(), *model.named_buffers()]}
     staging = cached.with_name(f".{cached.name}.tmp-{os.getpid()}")
     try:
         staging.mkdir(parents=True, exist_ok=True)
         save_file(tensors, staging / "model.safetensors")
+        os.chmod(staging / "model.safetensors", 0o644)  # written owner-only; other users (a container's) read it too
+        model.config.save_pretrained(staging)
+        if model.generation_config is not None:
+            model.generation_config.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
         (staging / "int8.json").write_text(json.dumps({"scheme": SCHEME, "int8_layers": int8_layers,
-                                                       "tie_word_embeddings": model.config.tie_word_embeddings}))
+                                                       "float16_layers": float16_layers}))
         shutil.rmtree(cached, ignore_errors=True)  # a damaged copy being rebuilt
         os.replace(staging, cached)  # atomic: a half-written cache is never read
-    except OSError as exc:  # a read-only cache still serves, only slower to start
+        return True
+    except OSError as exc:
         log.warning("could not cache the int8 model in %s: %s", cached.parent, exc)
         shutil.rmtree(staging, ignore_errors=True)
+        return False
 
 
-def _load_cached(model_dir: Path, cached: Path):
+def _load_cached(cached: Path):
     from safetensors.torch import load_file
     from transformers import AutoConfig, AutoModelForCausalLM
 
     meta = json.loads((cached / "int8.json").read_text())
-    config = AutoConfig.from_pretrained(model_dir)
-    config.tie_word_embeddings = meta["tie_word_embeddings"]
+    if meta.get("scheme") != SCHEME:
+        raise ValueError(f"made with scheme {meta.get('scheme')!r}, not {SCHEME!r}")
+    config = AutoConfig.from_pretrained(cached)
     with torch.device("meta"):  # the skeleton allocates nothing; every tensor comes from the file
         model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
         for name in meta["int8_layers"]:
             linear = model.get_submodule(name)
             _replace(model, name, Int8Linear(linear.in_features, linear.out_features, linear.bias is not None))
+        for name in meta["float16_layers"]:
+            embedding = model.get_submodule(name)
+            _replace(model, name, Float16Embedding(embedding.num_embeddings, embedding.embedding_dim))
     tensors = load_file(cached / "model.safetensors")  # memory-mapped
     for name, tensor in tensors.items():
         owner, _, attribute = name.rpartition(".")
@@ -148,4 +186,14 @@ def _load_cached(model_dir: Path, cached: Path):
     left = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]
     if left:
         raise ValueError(f"{len(left)} tensors missing, such as {left[0]}")
+    model.generation_config = _generation_config(cached, model.generation_config)
     return model.eval()
+
+
+def _generation_config(cached: Path, default):
+    from transformers import GenerationConfig
+
+    try:
+        return GenerationConfig.from_pretrained(cached)
+    except OSError:  # the source had none
+        return default

