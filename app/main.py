@@ -19,12 +19,13 @@ from app.api.documents import documents_router
 from app.api.metrics import install_metrics, metrics_router
 from app.api.openai import openai_router
 from app.api.page import install_page
-from app.api.request_log import RequestLog, configure_json_logging
+from app.api.request_log import RequestLog
 from app.api.routes import health_router, qa_router
 from app.generation.queue import OverloadedError
 from app.generation.remote import GeneratorUnavailableError
 from app.services import NotReadyError, ServiceLoader
 from core.environment import use_offline_models
+from core.logs import configure_json_logging
 from core.settings import Settings, get_settings
 
 log = logging.getLogger("ragqa")

@@ -54,6 +54,25 @@ class Services:
         return self.answerer.queue
 
 
+WARM_UP_QUESTION = "What is this document about?"
+
+
+def warm_up(answerer: Answerer) -> None:
+    """One short answer before ready: pages in the model weights, starts the thread pools and fills the
+    prompt-prefix cache, so the first question is answered as fast as later ones (bench.serve measures it).
+    A failure (a remote generator not up yet) costs only that speed."""
+    from app.answering.prompt import build_messages
+
+    started = time.perf_counter()
+    try:
+        passages, _ = answerer.evidence(WARM_UP_QUESTION, 2)
+        answerer.generator.generate(build_messages(WARM_UP_QUESTION, passages), 1)
+    except Exception as exc:  # noqa: BLE001 - the service answers without it, only slower the first time
+        log.warning("warm-up failed (%s); the first question will be slower", exc)
+        return
+    log.info("models warmed up in %.1f s", time.perf_counter() - started)
+
+
 class ServiceLoader:
     """Loads services on a background thread so the server answers /healthz and /readyz meanwhile."""
 
@@ -86,6 +105,10 @@ class ServiceLoader:
             from app.generation.factory import generator_from_settings
 
             started = time.perf_counter()
+            if not self.settings.generator_url and self.settings.model_precision == "int8":
+                from app.generation.model_files import prefetch_int8
+
+                prefetch_int8(self.settings.model, self.settings.cache_dir)  # disk reads overlap the imports below
             lower_this_thread(self.settings.worker_nice)  # loading, and the thread pools it starts, yield to requests
             if self.settings.generator_url:  # a shared OpenAI-compatible engine generates; no local model
                 embedder = Embedder.from_settings(self.settings)
@@ -115,7 +138,10 @@ class ServiceLoader:
         if index is None:
             return False
         retriever = Retriever.from_settings(index, embedder, self.settings)
-        self.services = Services(index, retriever, Answerer(retriever, generator, self.settings), index.store.generation)
+        answerer = Answerer(retriever, generator, self.settings)
+        self.detail = "warming up the models"
+        warm_up(answerer)
+        self.services = Services(index, retriever, answerer, index.store.generation)
         self.status, self.detail = "ready", None
         log.info("ready: %d chunks from %s, model %s", len(index.vectors), index.path, generator.name)
         return True

@@ -3,6 +3,8 @@
 Spawns real uvicorn processes of `app.main:app` over an index of FOLDER and measures, in one run:
 
 - cold start: process start to `/readyz` 200, converted weights cached (median of `--starts`);
+- cold page cache: the same after the model files and the libraries are dropped from the page cache (as after
+  a reboot), then the first `/ask` after ready against the p50 of the next `--samples` (the warm-up's promise);
 - `/ask` overhead: end-to-end latency minus the model's own `generate` time on the same prompt,
   the latter measured in this process with the same model, index and settings (same run, interleaved);
 - time to first token of streamed answers (`"stream": true`), one client;
@@ -210,6 +212,36 @@ def measure_throughput(client: httpx.Client, questions: Sequence[str], clients: 
             "search_max_ms": 1000 * max(probes["search"], default=0)}
 
 
+def drop_from_page_cache(settings: Settings) -> int:
+    """Drop the generator's int8 weights, the ONNX embedder and the venv's shared libraries from the page cache
+    (only these files: the machine may be shared); the bytes dropped. Pages other processes map stay."""
+    from app.generation.model_files import int8_directory
+
+    folders = [int8_directory(settings.model, settings.cache_dir), settings.cache_dir / "embeddings", Path(sys.prefix)]
+    dropped = 0
+    for folder in folders:
+        for path in folder.rglob("*") if folder.is_dir() else ():
+            if path.is_file() and (path.suffix in (".safetensors", ".onnx", ".so") or ".so." in path.name):
+                fd = os.open(path, os.O_RDONLY)
+                try:
+                    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                    dropped += path.stat().st_size
+                finally:
+                    os.close(fd)
+    return dropped
+
+
+def measure_cold_page_cache(env: dict[str, str], log_path: Path, settings: Settings, questions: Sequence[str]) -> dict:
+    """Start with the model files out of the page cache: seconds to ready, then the first /ask against later ones."""
+    dropped = drop_from_page_cache(settings)
+    with running_server(env, log_path, extra_args=["--no-access-log"]) as (client, _, seconds):
+        first, _ = ask(client, questions[0])
+        later = [ask(client, q)[0] for q in questions[1:]]
+    p50 = statistics.median(later)
+    return {"dropped_gb": dropped / 1e9, "ready_s": seconds, "first_ask_s": first, "later_p50_s": p50,
+            "later_answers": len(later), "first_over_p50": first / p50}
+
+
 def ingest(folder: Path, index_dir: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "ingest", str(folder), "--index", str(index_dir)],
                             cwd=ROOT, capture_output=True, text=True)
@@ -248,6 +280,9 @@ def run(args: argparse.Namespace) -> dict:
             with running_server(env, Path(tmp) / "server.log", extra_args=["--no-access-log"]) as (_, _, seconds):
                 starts.append(seconds)
         results["cold_start_s"] = {"median": statistics.median(starts), "all": starts}
+        print("cold page cache start, first /ask ...", file=sys.stderr)
+        results["cold_page_cache"] = measure_cold_page_cache(env, Path(tmp) / "server.log", settings,
+                                                             questions[:args.samples + 1])
         with running_server(env, Path(tmp) / "server.log", extra_args=["--no-access-log"]) as (client, _, _):
             ask(client, questions[0])  # first request pays one-time costs (thread pools, allocator)
             print("overhead ...", file=sys.stderr)
@@ -266,11 +301,15 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def table(r: dict) -> str:
-    o, t, f = r["overhead"], r["throughput"], r["first_token"]
+    o, t, f, c = r["overhead"], r["throughput"], r["first_token"], r["cold_page_cache"]
     one, many = t["one"], t["many"]
     rows = [
         ("cold start (spawn → /readyz 200), median of " + str(len(r["cold_start_s"]["all"])),
          f"{r['cold_start_s']['median']:.2f} s", "≤ 5 s"),
+        (f"cold page cache ({c['dropped_gb']:.1f} GB of model files and libraries dropped) → /readyz 200",
+         f"{c['ready_s']:.2f} s", "≤ 10 s"),
+        (f"first /ask after that ready / p50 of the {c['later_answers']} next "
+         f"({c['first_ask_s']:.2f} s / {c['later_p50_s']:.2f} s)", f"**{c['first_over_p50']:.2f}×**", "≤ 1.5×"),
         (f"/ask overhead p50 ({o['answers_compared']} answers; end-to-end {o['end_to_end_p50_s']:.2f} s, "
          f"generate {o['generate_p50_s']:.2f} s)", f"{o['overhead_p50_ms']:.0f} ms ({o['overhead_p50_pct']:.1f}%)",
          "≤ 5% or ≤ 50 ms"),

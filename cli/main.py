@@ -14,14 +14,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 from core.environment import use_offline_models
+from core.logs import UVICORN_LOG_CONFIG, log_line
 
 EXIT_ANSWERED, EXIT_ERROR, EXIT_USAGE, EXIT_ABSTAINED = 0, 1, 2, 3
+EXIT_TERMINATED = 128 + 15  # `ragqa serve` stopped by SIGTERM before it served
 
 _DESCRIPTION = "Answers questions from a folder of documents and shows where each answer came from."
 _EPILOG = """\
@@ -324,14 +327,44 @@ def run_serve(argv: list[str], prog: str) -> int:
     parser.add_argument("--no-ingest", action="store_true", help="serve the index as it is, without ingesting first")
     args = parser.parse_args(argv)
     _settings()  # a bad RAGQA_* value stops here with one line, not in the server's start-up
+    stop = _StopRequest()  # until the server takes SIGTERM over (as PID 1 in a container it is otherwise ignored)
     if not args.no_ingest:
-        # A child process: the ingest's embedder and buffers are gone before the server loads its own.
-        if subprocess.run([sys.executable, "-m", "ingest"]).returncode != 0:
-            print("serve: ingest reported a problem (above); serving the index as it is", file=sys.stderr)
+        # A child process: the ingest's embedder and buffers are gone before the server loads its own. Its
+        # report is JSON log lines on stdout, as the server's log will be: one stream.
+        returncode = stop.wait_for(subprocess.Popen([sys.executable, "-m", "ingest", "--log-json"]))
+        if returncode != 0 and not stop.requested:
+            log_line("ragqa.serve", "warning", "ingest reported a problem (above); serving the index as it is")
+    if stop.requested:  # stopped during ingest: what it wrote is committed, the next start goes on from there
+        return EXIT_TERMINATED
     import uvicorn
 
-    uvicorn.run("app.main:app", host=args.host, port=args.port)
+    # uvicorn takes SIGTERM and Ctrl-C over: it waits at most 5 s for answers being generated, then closes.
+    uvicorn.run("app.main:app", host=args.host, port=args.port, timeout_graceful_shutdown=5,
+                log_config=UVICORN_LOG_CONFIG)
     return EXIT_ANSWERED
+
+
+class _StopRequest:
+    """Records SIGTERM and passes it on to the ingest child, which stops cleanly between two files.
+    (Ctrl-C reaches the child from the terminal by itself.)"""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.child: subprocess.Popen | None = None
+        signal.signal(signal.SIGTERM, self._on_sigterm)
+
+    def _on_sigterm(self, *_) -> None:
+        self.requested = True
+        if self.child is not None and self.child.poll() is None:
+            self.child.send_signal(signal.SIGTERM)
+
+    def wait_for(self, child: subprocess.Popen) -> int:
+        self.child = child
+        while True:
+            try:
+                return child.wait()
+            except KeyboardInterrupt:  # Ctrl-C: the child got it too; wait for it to stop cleanly
+                self.requested = True
 
 
 # --- dispatch -------------------------------------------------------------------------------------
@@ -342,7 +375,11 @@ def _ingest(argv: list[str], prog: str) -> int:
 
 
 def _eval(argv: list[str], prog: str) -> int:
-    from bench.quality import main as quality_main
+    try:
+        from bench.quality import main as quality_main
+    except ImportError as exc:  # the Docker image carries no benchmarks
+        raise CliError(f"`ragqa eval` needs the benchmarks (bench/), which this installation lacks: run it from "
+                       f"a clone of the repository ({exc})", EXIT_USAGE) from exc
 
     _settings()  # a bad RAGQA_* value: one line and exit 2, before any model loads
     return quality_main(argv, prog=prog)

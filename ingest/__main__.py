@@ -1,13 +1,20 @@
-"""`python -m ingest DOCS_FOLDER --index INDEX_DIR`: bring an index in line with a folder of documents."""
+"""`python -m ingest DOCS_FOLDER --index INDEX_DIR`: bring an index in line with a folder of documents.
+
+SIGTERM stops a run as Ctrl-C does: every file written so far is committed (one transaction each), nothing
+is half-written, and the next run goes on from there without embedding those files again.
+"""
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from core.environment import use_offline_models
+from core.logs import configure_json_logging
 from core.settings import Settings
 from index.errors import IndexStoreError
 
@@ -25,18 +32,31 @@ def parse_args(argv: list[str] | None, settings: Settings, prog: str = "python -
     parser.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     parser.add_argument("--replace", action="store_true",
                         help="let this index mirror another folder than the one it was built from")
+    parser.add_argument("--log-json", action="store_true",
+                        help="report as JSON log lines on stdout, the service's log format (`ragqa serve` runs this)")
     return parser.parse_args(argv)
 
 
-def fail(message: str, as_json: bool) -> int:
+log = logging.getLogger("ragqa.ingest")
+EXIT_STOPPED = 130  # SIGTERM or Ctrl-C
+
+
+def fail(message: str, as_json: bool, log_json: bool = False) -> int:
+    if log_json:
+        log.error(message)
+        return 2
     if as_json:
         print(json.dumps({"error": message}))
     print(f"error: {message}", file=sys.stderr)
     return 2
 
 
+def _stop_on_sigterm(*_) -> None:
+    raise KeyboardInterrupt("SIGTERM")
+
+
 def main(argv: list[str] | None = None, prog: str = "python -m ingest") -> int:
-    """Exit codes: 0 done, 1 no document could be read, 2 usage, settings or index problem."""
+    """Exit codes: 0 done, 1 no document could be read, 2 usage, settings or index problem, 130 stopped."""
     use_offline_models()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -45,9 +65,11 @@ def main(argv: list[str] | None = None, prog: str = "python -m ingest") -> int:
         print(f"error: invalid settings: {exc}", file=sys.stderr)
         return 2
     args = parse_args(argv, settings, prog)
+    if args.log_json:
+        configure_json_logging()
     folder: Path = args.folder
     if not folder.is_dir():
-        return fail(f"document folder {folder} does not exist or is not a folder", args.json)
+        return fail(f"document folder {folder} does not exist or is not a folder", args.json, args.log_json)
 
     from tqdm import tqdm
 
@@ -60,31 +82,53 @@ def main(argv: list[str] | None = None, prog: str = "python -m ingest") -> int:
         embedder = Embedder.from_settings(settings)
         if settings.chunk_tokens > embedder.max_tokens - 2:
             return fail(f"RAGQA_CHUNK_TOKENS={settings.chunk_tokens} exceeds what the embedder reads "
-                        f"({embedder.max_tokens - 2} word-pieces)", args.json)
+                        f"({embedder.max_tokens - 2} word-pieces)", args.json, args.log_json)
         index = IndexDirectory.open_for_writing(args.index, embedder.name, embedder.dimension,
                                                 VectorOptions.from_settings(settings))
     except (IndexStoreError, ValueError, RuntimeError) as exc:
-        return fail(str(exc), args.json)
+        return fail(str(exc), args.json, args.log_json)
 
     recorded = IndexDirectory.mirrored_folder(args.index)
     if recorded and recorded != str(folder.resolve()) and not args.replace:
         return fail(f"index {args.index} mirrors {recorded}; ingesting {folder.resolve()} would remove its "
-                    "documents. Use another --index, or pass --replace to do it anyway", args.json)
+                    "documents. Use another --index, or pass --replace to do it anyway", args.json, args.log_json)
+
+    def skipped(source: str, reason: str) -> None:
+        if args.log_json:
+            log.warning("skipped %s: %s", source, reason, extra={"fields": {"path": source, "reason": reason}})
+        else:
+            tqdm.write(f"skipped {source}: {reason}", file=sys.stderr)
 
     pipeline = IngestPipeline.from_settings(index, embedder, settings)
-    with tqdm(desc="ingesting", unit="file", disable=None, file=sys.stderr, leave=False) as bar:
-        report = pipeline.run(
-            folder,
-            on_file=lambda _source: bar.update(1),
-            on_skip=lambda source, reason: tqdm.write(f"skipped {source}: {reason}", file=sys.stderr),
-        )
+    if args.log_json:
+        log.info("ingesting %s into %s", folder, args.index)
+    in_main_thread = threading.current_thread() is threading.main_thread()  # (signal handlers live there)
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm) if in_main_thread else None
+    try:
+        with tqdm(desc="ingesting", unit="file", disable=True if args.log_json else None, file=sys.stderr,
+                  leave=False) as bar:
+            report = pipeline.run(folder, on_file=lambda _source: bar.update(1), on_skip=skipped)
+    except KeyboardInterrupt:
+        committed = {"documents": len(index.store.manifest()), "chunks": index.store.chunk_count()}
+        index.close()
+        message = (f"ingest stopped: the index holds {committed['documents']} documents ({committed['chunks']} chunks), "
+                   "each committed whole; the next run goes on from there")
+        log.warning(message, extra={"fields": committed}) if args.log_json else print(message, file=sys.stderr)
+        return EXIT_STOPPED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     index.close()
-    if args.json:
+    if args.log_json:
+        counts = {name: len(value) if isinstance(value, list) else value for name, value in report.to_dict().items()}
+        log.info("ingest: %s", report.summary(), extra={"fields": counts})
+    elif args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
         print(report.summary())
     if report.readable == 0:
-        print(f"error: no document in {folder} could be read", file=sys.stderr)
+        message = f"no document in {folder} could be read"
+        log.error(message) if args.log_json else print(f"error: {message}", file=sys.stderr)
         return 1
     return 0
 

@@ -1,4 +1,4 @@
-"""Structured logs: JSON lines for every log record, and one access line per request with its request id.
+"""Access log: one JSON line per request (core.logs' format) with its request id.
 
 The access line holds the request id (also sent back as `X-Request-ID`), method, route, status and
 latency. Questions and queries are logged only with `RAGQA_LOG_QUESTIONS=true`; document text never.
@@ -10,44 +10,10 @@ import logging
 import re
 import time
 import uuid
-from datetime import datetime, timezone
 
 access_log = logging.getLogger("ragqa.access")
 _INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _LOGGED_FIELDS = ("question", "query")
-
-
-class JsonLinesFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, and any `extra={"fields": {...}}`."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        line = {"ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
-                "level": record.levelname.lower(), "logger": record.name, "message": record.getMessage()}
-        line.update(getattr(record, "fields", {}))
-        if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, ensure_ascii=False)
-
-
-def configure_json_logging(level: int = logging.INFO) -> None:
-    """JSON lines on stderr for ragqa's loggers; uvicorn's own lines reformatted, its access line replaced by ours."""
-    formatter = JsonLinesFormatter()
-    ragqa = logging.getLogger("ragqa")
-    if not any(isinstance(h.formatter, JsonLinesFormatter) for h in ragqa.handlers):
-        handler = logging.StreamHandler()
-        handler.setFormatter(formatter)
-        ragqa.addHandler(handler)
-    ragqa.setLevel(level)
-    ragqa.propagate = False
-    for module_logger in ("app", "index", "ingest"):  # module loggers (logging.getLogger(__name__)) log through ragqa's handler
-        logger = logging.getLogger(module_logger)
-        logger.handlers = ragqa.handlers
-        logger.setLevel(level)
-        logger.propagate = False
-    for name in ("uvicorn", "uvicorn.error"):
-        for handler in logging.getLogger(name).handlers:
-            handler.setFormatter(formatter)
-    logging.getLogger("uvicorn.access").disabled = True  # ragqa.access says the same, with a request id
 
 
 class RequestLog:
