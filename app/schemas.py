@@ -48,7 +48,7 @@ class Citation(BaseModel):
     source: str = Field(description="Document path relative to the ingested folder.")
     chunk_id: str
     text: str
-    score: float = Field(description="Ranking score of the retrieval mode (fused reciprocal rank for hybrid).")
+    score: float = Field(description="Ranking score of the retrieval mode (for hybrid: cosine plus best-sentence keyword share).")
     similarity: float = Field(description="Cosine similarity of the passage to the question.")
     start: int
     end: int

@@ -10,6 +10,7 @@ question refers back to the first, beside the same questions written standalone,
 pairs (bench/followups.py). An explanatory set (explain-dev.json: questions with key points and
 reference sentences) is scored instead by key-point recall, ROUGE-L F1, support of every answer
 sentence, words per answer, latency and time to the first text, per question kind (bench/explained.py).
+`--retrieval-only` loads no generator and compares the retrieval modes instead (`bench/retrieval.py`).
 """
 from __future__ import annotations
 
@@ -330,6 +331,9 @@ def parse_args(argv: list[str] | None, prog: str = "python -m bench.quality") ->
     parser.add_argument("--followups-only", action="store_true", help="only the --followups check")
     parser.add_argument("--json", type=Path, help="also write the report as JSON to this file")
     parser.add_argument("--dump", type=Path, help="write one JSON line per question (answer, evidence, scores) here")
+    parser.add_argument("--retrieval-only", action="store_true",
+                        help="no generator: answer-recall@1/3/5 and search time of every retrieval mode "
+                             "(python -m bench.retrieval; --index and --json apply)")
     parser.add_argument("--generation-cache", type=Path,
                         help="reuse generations of identical prompts from this SQLite file (experiments only: "
                              "cached generations report no real latency)")
@@ -346,6 +350,12 @@ def parse_args(argv: list[str] | None, prog: str = "python -m bench.quality") ->
 def main(argv: list[str] | None = None, prog: str = "python -m bench.quality") -> int:
     use_offline_models()
     args = parse_args(argv, prog)
+    if args.retrieval_only:
+        from bench import retrieval  # imports this module: only here, not at the top
+
+        return retrieval.main([str(args.questions), str(args.articles), "--halves",
+                               *(["--index", str(args.index)] if args.index else []),
+                               *(["--json", str(args.json)] if args.json else [])], prog)
     settings = Settings()
     if args.model:
         settings = settings.model_copy(update={"model": args.model})

@@ -77,7 +77,11 @@ class Settings(BaseSettings):
     milvus_collection: str = Field("ragqa_chunks", description="Milvus collection holding this index's vectors.")
 
     # Retrieval and answering.
-    retrieval_mode: Literal["hybrid", "dense", "keyword"] = "hybrid"
+    retrieval_mode: Literal["hybrid", "rrf", "dense", "keyword"] = Field(
+        "hybrid",
+        description="`hybrid` (dense and keyword candidates ranked by cosine plus how much of the query's rare "
+                    "words their best sentence holds), `rrf` (reciprocal-rank fusion of dense and keyword), "
+                    "`dense` or `keyword` (BM25).")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     abstain_threshold: float = Field(
         0.55,

@@ -1,18 +1,30 @@
-"""Retrieval over an index directory: dense top-k, keyword (BM25) top-k, and hybrid by reciprocal-rank fusion."""
+"""Retrieval over an index directory: dense top-k, keyword (BM25) top-k, and two hybrids of them.
+
+`hybrid` takes the dense and keyword candidates together and ranks them by cosine similarity plus
+how much of the query's rare words their best sentence holds (index/sentence_match.py); `rrf` is
+the earlier hybrid, reciprocal-rank fusion of the two rankings. bench/RESULTS.md (issue 15) compares them.
+"""
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Literal, get_args
 
 import numpy as np
 
 from index.directory import IndexDirectory
 from index.embedder import Embedder
+from index.sentence_match import query_weights, sentence_shares
 from index.types import Hit
 
-Mode = Literal["hybrid", "dense", "keyword"]
+Mode = Literal["hybrid", "rrf", "dense", "keyword"]
 MODES: tuple[str, ...] = get_args(Mode)
+# hybrid score = cosine + ONE_SENTENCE × (query weight held by the best sentence) + TWO_SENTENCES × (by
+# the best two consecutive ones): chosen on half of the dev articles, held on the other half (RESULTS.md).
+ONE_SENTENCE, TWO_SENTENCES = 0.5, 0.25
+# Candidates each retriever gives the hybrid ranking (at least k): 10, 20 and 40 ranked alike on dev.
+HYBRID_CANDIDATES = 10
 
 
 def checked_mode(mode: str) -> Mode:
@@ -54,23 +66,38 @@ class Retriever:
     def search_by_vector(self, query: str, query_vector: np.ndarray, k: int, mode: Mode | None = None) -> list[Hit]:
         """As `search`, with the query already embedded: (d,) float32, L2-normalised."""
         mode = checked_mode(mode) if mode else self.mode
-        # Each list is widened before fusion so a chunk ranked low by one retriever can still surface.
-        pool = max(k * 4, 20)
         with self._lock:
-            dense = self.index.vectors.search(query_vector, pool if mode == "hybrid" else k)
-            keyword = self.index.store.keyword_search(query, pool if mode == "hybrid" else k) if mode != "dense" else []
             if mode == "dense":
-                ranked = dense[:k]
-            elif mode == "keyword":
-                ranked = keyword[:k]
-            else:
-                ranked = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in keyword]], self.rrf_k)[:k]
-            similarity = dict(dense)
-            unscored = [i for i, _ in ranked if i not in similarity]
-            if unscored:  # keyword-only hits: cosine from their stored vectors, so every hit has one
-                sims = self.index.vectors.vectors_of(unscored) @ query_vector  # (n,)
-                similarity.update(zip(unscored, map(float, sims)))
-            return self.index.store.hits([(i, float(score), similarity[i]) for i, score in ranked])
+                return self.index.store.hits([(i, score, score) for i, score in self.index.vectors.search(query_vector, k)])
+            if mode == "keyword":
+                return self._with_similarity(self.index.store.keyword_search(query, k), query_vector)
+            if mode == "rrf":
+                # Each list is widened before fusion so a chunk ranked low by one retriever can still surface.
+                pool = max(k * 4, 20)
+                dense = self.index.vectors.search(query_vector, pool)
+                keyword = self.index.store.keyword_search(query, pool)
+                fused = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in keyword]], self.rrf_k)[:k]
+                return self._with_similarity(fused, query_vector, dict(dense))
+            return self._hybrid(query, query_vector, k)
 
+    def _hybrid(self, query: str, query_vector: np.ndarray, k: int) -> list[Hit]:
+        """Dense and keyword candidates ranked by cosine plus their best sentences' share of the query's rare words."""
+        pool = max(k, HYBRID_CANDIDATES)
+        dense = self.index.vectors.search(query_vector, pool)
+        keyword = self.index.store.keyword_matches(query, pool)
+        candidates = dict.fromkeys([i for i, _ in dense] + [i for i, _ in keyword.ranked])  # dense order first
+        hits = self._with_similarity([(i, 0.0) for i in candidates], query_vector, dict(dense))
+        shares = sentence_shares(query_weights(keyword.document_frequency, keyword.chunks), [h.text for h in hits])
+        scored = [replace(hit, score=round(hit.similarity + ONE_SENTENCE * one + TWO_SENTENCES * two, 6))
+                  for hit, (one, two) in zip(hits, shares)]
+        return sorted(scored, key=lambda hit: -hit.score)[:k]  # stable: ties keep the dense order
 
-
+    def _with_similarity(self, ranked: Sequence[tuple[int, float]], query_vector: np.ndarray,
+                         similarity: dict[int, float] | None = None) -> list[Hit]:
+        """Hits of ranked (chunk_id, score) pairs, each with its cosine similarity to the query."""
+        similarity = dict(similarity or {})
+        unscored = [i for i, _ in ranked if i not in similarity]
+        if unscored:  # hits the dense search did not return: cosine from their stored vectors
+            sims = self.index.vectors.vectors_of(unscored) @ query_vector  # (n,)
+            similarity.update(zip(unscored, map(float, sims)))
+        return self.index.store.hits([(i, float(score), similarity[i]) for i, score in ranked])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -61,6 +62,16 @@ END;
 
 # Chunks ranked per keyword query at most: BM25 costs 5-15 µs per matching chunk (bench.scale).
 KEYWORD_CANDIDATES = 1000
+@dataclass(frozen=True)
+class KeywordMatches:
+    """A keyword search's ranking, with what it learnt about the query's words on the way."""
+
+    ranked: list[tuple[int, float]]  # (chunk_id, BM25 score), best first, higher is better
+    # Query word (stopwords dropped) -> chunks holding it, counted up to KEYWORD_CANDIDATES + 1.
+    document_frequency: dict[str, int] = field(default_factory=dict)
+    chunks: int = 0  # chunks in the index
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -72,6 +83,7 @@ class ChunkStore:
         """`snapshot`: hold one read transaction for the connection's life, so every read sees the
         index as it was when opened, whatever a concurrent ingest commits meanwhile (WAL readers never block it)."""
         self.path = path
+        self._counted: tuple[int, int] | None = None  # (generation, chunks) for keyword_matches
         if readonly:
             uri = f"file:{path}?mode=ro"
             self.db = sqlite3.connect(uri, uri=True, check_same_thread=False)
@@ -237,7 +249,11 @@ class ChunkStore:
         ]
 
     def keyword_search(self, query: str, k: int, max_candidates: int = KEYWORD_CANDIDATES) -> list[tuple[int, float]]:
-        """BM25 over chunk text: [(chunk_id, score)] best first, score higher is better.
+        """BM25 over chunk text: [(chunk_id, score)] best first, score higher is better (see `keyword_matches`)."""
+        return self.keyword_matches(query, k, max_candidates).ranked
+
+    def keyword_matches(self, query: str, k: int, max_candidates: int = KEYWORD_CANDIDATES) -> KeywordMatches:
+        """BM25 over chunk text, with the document frequency of each query word.
 
         Ranking costs time per matching chunk, so at most about `max_candidates` chunks are ranked:
         the query's rarest words are kept while their matches fit, and words that match more chunks
@@ -248,7 +264,7 @@ class ChunkStore:
         words = set(words_of(query))
         words = (words - STOPWORDS) or words  # a query of only stopwords still searches them
         if not words:
-            return []
+            return KeywordMatches([])
         counts = {w: self._matches(f'"{w}"', max_candidates + 1) for w in words}
         kept, total = [], 0
         for word in sorted(words, key=lambda w: (counts[w], w)):
@@ -259,11 +275,20 @@ class ChunkStore:
         if kept:
             match = " OR ".join(f'"{w}"' for w in sorted(kept))
             sql = "SELECT rowid, bm25(chunks_fts) AS rank FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?"
-            return [(r[0], -float(r[1])) for r in self.db.execute(sql, (match, k))]  # bm25 is lower-is-better
-        match = " AND ".join(f'"{w}"' for w in sorted(words))
-        sql = "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT ?"
-        ranked = sorted((-float(r[1]), r[0]) for r in self.db.execute(sql, (match, max_candidates)))
-        return [(rowid, -rank) for rank, rowid in ranked[:k]]
+            ranked = [(r[0], -float(r[1])) for r in self.db.execute(sql, (match, k))]  # bm25 is lower-is-better
+        else:
+            match = " AND ".join(f'"{w}"' for w in sorted(words))
+            sql = "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT ?"
+            by_rank = sorted((-float(r[1]), r[0]) for r in self.db.execute(sql, (match, max_candidates)))
+            ranked = [(rowid, -rank) for rank, rowid in by_rank[:k]]
+        return KeywordMatches(ranked, counts, self._chunk_count())
+
+    def _chunk_count(self) -> int:
+        """`chunk_count()`, counted once per store generation (a count scans the table)."""
+        generation = self.generation
+        if self._counted is None or self._counted[0] != generation:
+            self._counted = (generation, self.chunk_count())
+        return self._counted[1]
 
     def _matches(self, match: str, limit: int) -> int:
         """How many chunks match, counting no further than `limit` (cheap: no ranking)."""

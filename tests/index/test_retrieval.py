@@ -26,7 +26,7 @@ def retriever(docs_folder, tmp_path, embedder, chunker):
     index.close()
 
 
-@pytest.mark.parametrize("mode", ["dense", "keyword", "hybrid"])
+@pytest.mark.parametrize("mode", ["dense", "keyword", "hybrid", "rrf"])
 @pytest.mark.parametrize(("query", "source"), [
     ("Who built the lighthouse?", "lighthouse.txt"),
     ("How long does sourdough dough rest?", "baking/bread.md"),
@@ -49,7 +49,7 @@ def test_hits_point_at_their_text_in_the_stored_document(retriever):
 
 
 def test_a_misspelt_mode_is_refused_by_name_not_run_as_another(retriever):
-    with pytest.raises(ValueError, match="unknown retrieval mode 'hybird'.*hybrid, dense, keyword"):
+    with pytest.raises(ValueError, match="unknown retrieval mode 'hybird'.*hybrid, rrf, dense, keyword"):
         Retriever(retriever.index, retriever.embedder, "hybird")
     with pytest.raises(ValueError, match="unknown retrieval mode 'hybird'"):
         retriever.search("Who built the lighthouse?", 3, "hybird")

@@ -1,0 +1,61 @@
+"""How much of a query's rare words one sentence of a passage holds: the second stage of hybrid retrieval.
+
+A question is usually answered by one sentence, and that sentence tends to share the question's
+rarest words; BM25 and the embedding score whole passages. For each candidate passage this finds
+the sentence (and the pair of consecutive sentences) holding the largest share of the query's IDF
+weight. Words are matched on a crude stem (lower case, one inflection off).
+"""
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from functools import lru_cache
+from collections.abc import Mapping, Sequence
+
+from core.text import sentence_spans
+
+_SUFFIXES = ("'s", "ies", "ing", "ed", "es", "s")
+_WORD = re.compile(r"\w+")
+
+
+@lru_cache(maxsize=1 << 16)  # a passage's words repeat across queries: stem each once
+def stem(word: str) -> str:
+    """Lower case, one English inflection and a final e off: `Trees` and `tree`, `ruled` and `rule`."""
+    word = word.lower()
+    for suffix in _SUFFIXES:
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            word = word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+            break
+    return word[:-1] if len(word) > 3 and word.endswith("e") else word
+
+
+def inverse_document_frequency(matching: int, total: int) -> float:
+    """BM25's IDF: log(1 + (N - n + 0.5) / (n + 0.5)), always positive."""
+    return math.log(1 + (total - matching + 0.5) / (matching + 0.5))
+
+
+def query_weights(document_frequency: Mapping[str, int], total: int) -> dict[str, float]:
+    """{stem: IDF} of the query words, from their document frequencies (a word's stems share the larger)."""
+    weights: dict[str, float] = {}
+    for word, matching in document_frequency.items():
+        key = stem(word)
+        weights[key] = max(weights.get(key, 0.0), inverse_document_frequency(matching, total))
+    return weights
+
+
+def sentence_shares(weights: Mapping[str, float], texts: Sequence[str]) -> list[tuple[float, float]]:
+    """For each text: (best share of the weights held by one sentence, ... by two consecutive ones), in [0, 1]."""
+    total = sum(weights.values())
+    if not total:
+        return [(0.0, 0.0)] * len(texts)
+    shares = []
+    for text in texts:
+        # As core.text.words_of, normalised once per passage rather than once per word.
+        folded = unicodedata.normalize("NFKC", text).lower()
+        found = [{s for s in map(stem, _WORD.findall(folded[start:end])) if s in weights}
+                 for start, end in sentence_spans(folded)]
+        held = [sum(weights[s] for s in sentence) for sentence in found]
+        pairs = [sum(weights[s] for s in a | b) for a, b in zip(found, found[1:])] or held
+        shares.append((max(held, default=0.0) / total, max(pairs, default=0.0) / total))
+    return shares
