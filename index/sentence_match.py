@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from functools import lru_cache
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 from core.text import sentence_spans
 
