@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import json
 import random
-import re
 import shutil
 import sys
 import tempfile
@@ -35,10 +34,11 @@ from app.answering.answerer import Answerer
 from app.answering.evidence import select_sentences
 from app.generation.base import Generator
 from app.schemas import AskResponse
-from bench import followups
+from bench import followups, retrieval
 from bench.explain_set import ExplainQuestion, is_explain_file, load_explain_questions
 from bench.explained import false_accepts, per_kind, score_explained, summarise_explained
 from bench.generation_cache import CachedGenerator
+from bench.retrieval import RECALL_AT, article_sources, build_index, holds_gold  # noqa: F401 (bench.injection, bench.ingest)
 from bench.squad import Question, exact_match, f1, load_questions
 from core.environment import use_offline_models
 from core.settings import Settings
@@ -46,10 +46,7 @@ from index.directory import IndexDirectory
 from index.embedder import Embedder
 from index.retrieval import Retriever
 from index.types import Hit
-from index.vectors import VectorOptions
-from ingest.pipeline import IngestPipeline
 
-RECALL_AT = (1, 3, 5)  # answer-recall@k and MRR come from one search of max(RECALL_AT) chunks
 HAS_QUOTES = "quote" in AskResponse.model_fields  # responses may not carry a quote yet
 
 
@@ -68,11 +65,6 @@ class Outcome:
     generation_ms: float | None  # None when retrieval was too weak for the model to be called
     total_ms: float
     first_text_ms: float | None  # when the first piece of the answer's text was ready (as streamed)
-
-
-def holds_gold(text: str, golds: Iterable[str]) -> bool:
-    """A gold answer occurs in the text (case-sensitive substring, as SQuAD answers are spans)."""
-    return any(gold in text for gold in golds)
 
 
 def quote_is_verbatim(response: AskResponse, index: IndexDirectory) -> bool:
@@ -240,22 +232,6 @@ def markdown(report: dict) -> str:
 
 
 # --- the corpus and its indexes ------------------------------------------------------------------
-def _title_key(name: str) -> str:
-    """Title 'Fresno,_California' and file stem 'Fresno__California' both become 'fresnocalifornia'."""
-    return re.sub(r"[^0-9a-z]", "", name.lower())
-
-
-def article_sources(questions: Iterable[Question], folder: Path) -> dict[str, str]:
-    """SQuAD title → the index source (file name) of its article in `folder`."""
-    files = {_title_key(p.stem): p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")}
-    sources = {}
-    for title in sorted({q.title for q in questions}):
-        if _title_key(title) not in files:
-            raise SystemExit(f"error: no article file in {folder} for the title {title!r}")
-        sources[title] = files[_title_key(title)]
-    return sources
-
-
 def explain_sources(questions: Iterable[ExplainQuestion], folder: Path) -> dict[str, str]:
     """Article file → itself (explanatory questions name their file), each checked to be in `folder`."""
     files = {p.name for p in folder.iterdir() if p.is_file()}
@@ -263,19 +239,6 @@ def explain_sources(questions: Iterable[ExplainQuestion], folder: Path) -> dict[
         if article not in files:
             raise SystemExit(f"error: no article file {article!r} in {folder}")
     return {q.article: q.article for q in questions}
-
-
-def build_index(folder: Path, path: Path, embedder: Embedder, settings: Settings) -> IndexDirectory:
-    """Bring the index at `path` in line with `folder` with the project's ingest pipeline."""
-    recorded = IndexDirectory.mirrored_folder(path)
-    if recorded and recorded != str(folder.resolve()):  # as `python -m ingest`: never wipe another folder's index
-        raise SystemExit(f"error: index {path} mirrors {recorded}, not {folder.resolve()}; use another --index")
-    index = IndexDirectory.open_for_writing(path, embedder.name, embedder.dimension,
-                                            VectorOptions.from_settings(settings))
-    pipeline = IngestPipeline.from_settings(index, embedder, settings)
-    with tqdm(desc="ingesting", unit="file", file=sys.stderr, disable=None, leave=False) as bar:
-        pipeline.run(folder, on_file=lambda _source: bar.update(1))
-    return index
 
 
 def index_without(index: IndexDirectory, source: str, embedder: Embedder, path: Path) -> IndexDirectory:
@@ -351,8 +314,6 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench.quality") -
     use_offline_models()
     args = parse_args(argv, prog)
     if args.retrieval_only:
-        from bench import retrieval  # imports this module: only here, not at the top
-
         return retrieval.main([str(args.questions), str(args.articles), "--halves",
                                *(["--index", str(args.index)] if args.index else []),
                                *(["--json", str(args.json)] if args.json else [])], prog)

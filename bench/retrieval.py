@@ -10,20 +10,66 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
-from bench.quality import RECALL_AT, article_sources, build_index, holds_gold, mean
 from bench.squad import Question, load_questions
 from core.environment import use_offline_models
 from core.settings import Settings
+from index.directory import IndexDirectory
 from index.embedder import Embedder
 from index.retrieval import MODES, Retriever
+from index.vectors import VectorOptions
+from ingest.pipeline import IngestPipeline
+
+RECALL_AT = (1, 3, 5)  # answer-recall@k and MRR come from one search of max(RECALL_AT) chunks
+
+
+def holds_gold(text: str, golds: Iterable[str]) -> bool:
+    """A gold answer occurs in the text (case-sensitive substring, as SQuAD answers are spans)."""
+    return any(gold in text for gold in golds)
+
+
+# --- the corpus and its index (bench.quality's too) ----------------------------------------------
+def _title_key(name: str) -> str:
+    """Title 'Fresno,_California' and file stem 'Fresno__California' both become 'fresnocalifornia'."""
+    return re.sub(r"[^0-9a-z]", "", name.lower())
+
+
+def article_sources(questions: Iterable[Question], folder: Path) -> dict[str, str]:
+    """SQuAD title → the index source (file name) of its article in `folder`."""
+    files = {_title_key(p.stem): p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")}
+    sources = {}
+    for title in sorted({q.title for q in questions}):
+        if _title_key(title) not in files:
+            raise SystemExit(f"error: no article file in {folder} for the title {title!r}")
+        sources[title] = files[_title_key(title)]
+    return sources
+
+
+def build_index(folder: Path, path: Path, embedder: Embedder, settings: Settings) -> IndexDirectory:
+    """Bring the index at `path` in line with `folder` with the project's ingest pipeline."""
+    recorded = IndexDirectory.mirrored_folder(path)
+    if recorded and recorded != str(folder.resolve()):  # as `python -m ingest`: never wipe another folder's index
+        raise SystemExit(f"error: index {path} mirrors {recorded}, not {folder.resolve()}; use another --index")
+    index = IndexDirectory.open_for_writing(path, embedder.name, embedder.dimension,
+                                            VectorOptions.from_settings(settings))
+    pipeline = IngestPipeline.from_settings(index, embedder, settings)
+    with tqdm(desc="ingesting", unit="file", file=sys.stderr, disable=None, leave=False) as bar:
+        pipeline.run(folder, on_file=lambda _source: bar.update(1))
+    return index
+
+
+# --- retrieval metrics ---------------------------------------------------------------------------
+def _mean(values: Iterable[float]) -> float:
+    return round(float(np.mean(list(values))), 4)
 
 
 def gold_ranks(retriever: Retriever, questions: Sequence[Question], mode: str) -> tuple[list[int | None], list[float]]:
@@ -39,8 +85,8 @@ def gold_ranks(retriever: Retriever, questions: Sequence[Question], mode: str) -
 
 def summarise(ranks: Sequence[int | None], times: Sequence[float]) -> dict:
     return {
-        **{f"answer_recall@{k}": mean(r is not None and r <= k for r in ranks) for k in RECALL_AT},
-        f"mrr@{max(RECALL_AT)}": mean(1 / r if r else 0.0 for r in ranks),
+        **{f"answer_recall@{k}": _mean(r is not None and r <= k for r in ranks) for k in RECALL_AT},
+        f"mrr@{max(RECALL_AT)}": _mean(1 / r if r else 0.0 for r in ranks),
         "search_ms_p50": round(float(np.percentile(times, 50)), 2),
         "search_ms_p95": round(float(np.percentile(times, 95)), 2),
     }
