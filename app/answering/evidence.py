@@ -25,14 +25,14 @@ SENTENCE_BATCH = 4  # short texts of unequal length: small batches pad less (mea
 
 def sentence_embedder(settings, index_embedder: Embedder) -> Embedder:
     """The embedder that ranks evidence sentences (`RAGQA_EVIDENCE_EMBEDDING_BACKEND`); loaded once per process."""
-    backend = settings.evidence_embedding_backend
-    if backend == "index" or backend == index_embedder.backend:
+    backend, model = settings.evidence_embedding_backend, index_embedder.sentence_model
+    if backend == "index" or (model == settings.embedding_model and backend == index_embedder.backend):
         return index_embedder
-    key = (settings.embedding_model, backend, str(settings.cache_dir))
+    key = (model, backend, str(settings.cache_dir))
     with _EMBEDDERS_LOCK:
         if key not in _EMBEDDERS:
             try:
-                _EMBEDDERS[key] = Embedder(settings.embedding_model, SENTENCE_BATCH, backend, settings.cache_dir)
+                _EMBEDDERS[key] = Embedder(model, SENTENCE_BATCH, backend, settings.cache_dir)
             except ValueError as exc:  # a model the ONNX export cannot reproduce: the ranking is only a speed-up
                 log.warning("ranking evidence with the index's embedder: %s", exc)
                 return index_embedder
@@ -54,7 +54,7 @@ def select_sentences(question: str, hits: Sequence[Hit], embedder: Embedder, cou
     if not sentences:
         return []
     if question_vector is None:
-        question_vector = embedder.embed([question])[0]
+        question_vector = embedder.embed_queries([question])[0]
     vectors = embedder.embed([s.text for s in sentences])  # (n, d), normalised
     similarity = vectors @ question_vector  # (n,) cosine of each sentence to the question
     best = sorted(range(len(sentences)), key=lambda i: -similarity[i])[:count]
