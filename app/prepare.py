@@ -20,7 +20,8 @@ def main() -> int:
     started = time.perf_counter()
     try:
         embedder_dir = resolve_embedding_model(settings.embedding_model)
-        for backend in {settings.embedding_backend, settings.evidence_embedding_backend} - {"torch", "index"}:
+        backends = {settings.embedding_backend, settings.evidence_embedding_backend, settings.document_embedding_backend}
+        for backend in backends - {"torch", "index"}:
             Embedder(settings.embedding_model, backend=backend, cache_dir=settings.cache_dir)  # exports it once
         if settings.model_precision == "int8":
             from app.generation.quantization import load_int8_model

@@ -80,7 +80,8 @@ def measure(folder: str, backend: str, rounds: int, questions: str | None = None
     from index.embedder import Embedder, resolve_embedding_model
     from ingest.pipeline import IngestPipeline
 
-    settings = Settings().model_copy(update={"embedding_backend": backend})
+    # The backend measured embeds the documents too (not RAGQA_DOCUMENT_EMBEDDING_BACKEND's int8 copy).
+    settings = Settings().model_copy(update={"embedding_backend": backend, "document_embedding_backend": "index"})
     embedder = Embedder.from_settings(settings)
     embedder.embed(["warm-up: the first call pays for lazy initialisation"] * 8)
     rss_before = _rss_mib()

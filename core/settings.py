@@ -47,8 +47,9 @@ class Settings(BaseSettings):
     document_embedding_backend: Literal["index", "onnx-int8", "onnx", "torch"] = Field(
         "index",
         description="How ingest embeds the documents' chunks: `index` (as queries are, RAGQA_EMBEDDING_BACKEND) or a "
-                    "backend of RAGQA_EMBEDDING_MODEL (`onnx-int8`: about twice as fast; queries keep their backend, "
-                    "and the index records RAGQA_EMBEDDING_MODEL as before).")
+                    "backend of RAGQA_EMBEDDING_MODEL (`onnx-int8`: about twice as fast with the same hybrid recall; "
+                    "queries keep their backend, and the index records RAGQA_EMBEDDING_MODEL as before; its vectors "
+                    "depend slightly on the batch a chunk is embedded in).")
     skip_duplicates: bool = Field(
         True, description="Ingest indexes one copy of documents whose text is the same or nearly the same (an HTML page "
                           "and its reST source, say) and reports the others as skipped, naming the indexed copy.")
