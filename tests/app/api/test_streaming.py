@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -94,5 +95,7 @@ def test_the_model_works_below_the_event_loops_priority(engine_server):
     client, process = engine_server
     assert client.post("/ask", json={"question": "How tall is the Varnholm lighthouse?"}).status_code == 200
     nice = _nice_by_thread(process.pid)
-    assert nice[process.pid] == 0  # the main thread: uvicorn's event loop
-    assert sum(1 for tid, value in nice.items() if value == 10) >= 3  # loader's pools, generation, evidence workers
+    inherited = os.nice(0)  # the server starts at the test runner's own priority (0 unless run under `nice`)
+    assert nice[process.pid] == inherited  # the main thread: uvicorn's event loop
+    lowered = max(inherited, 10)  # RAGQA_WORKER_NICE=10: worker threads raise their nice value to 10
+    assert sum(1 for tid, value in nice.items() if value == lowered) >= 3  # loader's pools, generation, evidence workers
