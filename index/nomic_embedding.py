@@ -259,16 +259,9 @@ class TorchEncoder:
 
 def cached_onnx_export(gguf_path: Path, int8: bool) -> Path:
     """The encoder exported to ONNX (and its int8 copy) beside the GGUF, once."""
-    fp32, quantized = gguf_path.with_name("model.onnx"), gguf_path.with_name("model-int8.onnx")
-    if not fp32.is_file():
-        log.info("exporting %s to ONNX (once)", gguf_path)
-        replace_atomically(fp32, lambda tmp: _export(gguf_path, tmp))
-    if int8 and not quantized.is_file():
-        from onnxruntime.quantization import QuantType, quantize_dynamic
+    from index.onnx_embedding import exported_once
 
-        replace_atomically(quantized, lambda tmp: quantize_dynamic(fp32, tmp, weight_type=QuantType.QInt8,
-                                                                   per_channel=True))
-    return quantized if int8 else fp32
+    return exported_once(gguf_path.with_name("model.onnx"), lambda tmp: _export(gguf_path, tmp), int8)
 
 
 def _export(gguf_path: Path, target: Path) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -38,11 +39,16 @@ def cached_export(model_dir: Path, cache_dir: Path, int8: bool) -> Path:
     weights = max((p.stat().st_mtime_ns for p in model_dir.glob("*.safetensors")), default=0)
     key = hashlib.sha256(f"{model_dir.resolve()}:{weights}".encode()).hexdigest()[:16]
     folder = cache_dir / "embeddings" / f"{model_dir.name}-{key}"
-    fp32, quantized = folder / "model.onnx", folder / "model-int8.onnx"
+    folder.mkdir(parents=True, exist_ok=True)
+    return exported_once(folder / "model.onnx", lambda tmp: _export(model_dir, tmp), int8)
+
+
+def exported_once(fp32: Path, export: Callable[[Path], None], int8: bool) -> Path:
+    """`fp32` made by `export(temporary path)` if missing, and its int8 copy (`model-int8.onnx` beside it) if asked."""
+    quantized = fp32.with_name("model-int8.onnx")
     if not fp32.is_file():
-        folder.mkdir(parents=True, exist_ok=True)
-        log.info("exporting %s to ONNX (once) into %s", model_dir, folder)
-        replace_atomically(fp32, lambda tmp: _export(model_dir, tmp))
+        log.info("exporting %s to ONNX (once)", fp32)
+        replace_atomically(fp32, export)
     if int8 and not quantized.is_file():
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
