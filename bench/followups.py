@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -236,7 +237,7 @@ def evaluate(runner: asyncio.Runner, answerer: Answerer, conversations: Sequence
     The first question is answered by the answerer too, and that answer is the history's assistant turn.
     """
     scores: dict[str, list[tuple[float, bool]]] = {"standalone": [], "conversation": [], "alone": []}
-    rewrites, rewrite_ms, generation_ms = Counter(), [], []
+    rewrites, rewrite_ms, generation_ms, embedding_ms = Counter(), [], [], []
     unchanged = []
 
     def top(question: str) -> list:
@@ -246,6 +247,7 @@ def evaluate(runner: asyncio.Runner, answerer: Answerer, conversations: Sequence
         # The first question is answered as a user would have seen it; its answer is read only by a rewrite, so a
         # second question that stands alone (no reference: no rewrite, no model call) does not need it.
         needs_context = reference_in(conversation.followup) is not None
+        embedding_ms.append(_embedding_ms(answerer, conversation.followup))
         first = runner.run(answerer.ask(conversation.first.question, top_k)).answer if needs_context else "(unread)"
         history = _turns(conversation.first.question, first)
         if conversation.kind == "unrelated":
@@ -283,7 +285,63 @@ def evaluate(runner: asyncio.Runner, answerer: Answerer, conversations: Sequence
     report["unrelated_rewritten"] = round(rewrites["unrelated"] / len(unchanged), 4) if unchanged else None
     report["unrelated_unchanged_retrieval"] = _mean(unchanged)
     report["rewrite_ms_p50"], report["rewrite_ms_p95"] = _percentiles(rewrite_ms)
-    report["generation_ms_p50"] = _percentiles(generation_ms)[0]  # the reference measured in the same run
+    report["generation_ms_p50"] = _percentiles(generation_ms)[0]  # references measured in the same run
+    report["query_embedding_ms_p50"] = _percentiles(embedding_ms)[0]
+    return report
+
+
+def _embedding_ms(answerer: Answerer, question: str) -> float:
+    """One query embedding, the unit a rewrite by retrieval is made of (the reference measured in the same run)."""
+    started = time.perf_counter()
+    answerer.retriever.embedder.embed_queries([question])
+    return (time.perf_counter() - started) * 1000
+
+
+class NoGenerator:
+    """Stands in for the generator when only rewrites are measured: a generation would be a mistake."""
+
+    name = "none"
+
+    def generate_batch(self, requests):
+        raise RuntimeError("--followups-rewrite-only makes no generation (RAGQA_FOLLOWUP_REWRITE=model needs one)")
+
+
+def evaluate_rewrites(runner: asyncio.Runner, answerer: Answerer, conversations: Sequence[Conversation],
+                      recall_at: int, bar) -> dict:
+    """The rewrite alone, no answers generated: answer-recall@k of the follow-ups as searched (rewritten),
+    as typed and written standalone, unrelated pairs' unchanged retrieval, and the rewrite's latency beside one
+    query embedding's. The history's answer is the first question's gold answer (no generator is needed)."""
+    found: dict[str, list[bool]] = {"standalone": [], "conversation": [], "alone": []}
+    rewrite_ms, embedding_ms, unchanged, rewritten = [], [], [], Counter()
+
+    def ids(question: str) -> list[int]:
+        return [h.chunk_id for h in answerer.retriever.search(question, recall_at)]
+
+    for conversation in conversations:
+        history = _turns(conversation.first.question, conversation.first.answers[0])
+        embedding_ms.append(_embedding_ms(answerer, conversation.followup))
+        searched, ms = runner.run(answerer.standalone_question(conversation.followup, history))
+        if ms is not None:
+            rewrite_ms.append(ms)
+        rewritten[conversation.kind == "unrelated"] += searched != conversation.followup
+        if conversation.kind == "unrelated":
+            unchanged.append(ids(searched) == ids(conversation.followup))
+        else:
+            gold = conversation.standalone.answers
+            for row, question in (("standalone", conversation.standalone.question), ("conversation", searched),
+                                  ("alone", conversation.followup)):
+                found[row].append(any(any(g in h.text for g in gold)
+                                      for h in answerer.retriever.search(question, recall_at)))
+        bar.update(1)
+    followups = len(found["standalone"])
+    report: dict = {"followups": followups, "unrelated": len(unchanged)}
+    for row, values in found.items():
+        report[f"{row}_recall@{recall_at}"] = _mean(values)
+    report["followups_rewritten"] = round(rewritten[False] / followups, 4) if followups else None
+    report["unrelated_rewritten"] = round(rewritten[True] / len(unchanged), 4) if unchanged else None
+    report["unrelated_unchanged_retrieval"] = _mean(unchanged)
+    report["rewrite_ms_p50"], report["rewrite_ms_p95"] = _percentiles(rewrite_ms)
+    report["query_embedding_ms_p50"] = _percentiles(embedding_ms)[0]
     return report
 
 
@@ -300,17 +358,26 @@ def _percentiles(values: Sequence[float]) -> tuple[float | None, float | None]:
 
 
 def markdown(report: dict, recall_at: int) -> str:
-    """The follow-up table: F1 and recall beside the same questions standalone, then unrelated pairs and latency."""
+    """The follow-up table: F1 (when answers were generated) and recall beside the same questions standalone, then
+    unrelated pairs, and the rewrite's latency beside references measured in the same run."""
     r = report
+    with_f1 = "standalone_f1" in r
     lines = [f"Follow-ups: {r['followups']} two-question conversations, {r['unrelated']} unrelated pairs", "",
-             f"| second question | F1 | answer-recall@{recall_at} |", "|---|---:|---:|"]
+             f"| second question |{' F1 |' if with_f1 else ''} answer-recall@{recall_at} |",
+             f"|---|{'---:|' if with_f1 else ''}---:|"]
     for row, label in (("standalone", "written standalone (reference)"), ("conversation", "follow-up, with history"),
                        ("alone", "follow-up, without history")):
-        lines.append(f"| {label} | {r[f'{row}_f1']} | {r[f'{row}_recall@{recall_at}']} |")
+        f1_cell = f" {r[f'{row}_f1']} |" if with_f1 else ""
+        lines.append(f"| {label} |{f1_cell} {r[f'{row}_recall@{recall_at}']} |")
     lines += ["", "| measure | value |", "|---|---:|",
               f"| follow-ups rewritten | {r['followups_rewritten']} |",
               f"| unrelated second questions rewritten | {r['unrelated_rewritten']} |",
               f"| unrelated: top-{recall_at} retrieval unchanged | {r['unrelated_unchanged_retrieval']} |",
               f"| rewrite ms p50 / p95 | {r['rewrite_ms_p50']} / {r['rewrite_ms_p95']} |",
-              f"| answer generation ms p50 (same run) | {r['generation_ms_p50']} |"]
+              f"| one query embedding ms p50 (same run) | {r['query_embedding_ms_p50']} |"]
+    if r.get("generation_ms_p50") is not None:
+        lines.append(f"| answer generation ms p50 (same run) | {r['generation_ms_p50']} |")
+    for name, key in (("query embedding", "query_embedding_ms_p50"), ("answer generation", "generation_ms_p50")):
+        if r.get("rewrite_ms_p50") and r.get(key):
+            lines.append(f"| rewrite p50 / {name} p50 | {r['rewrite_ms_p50'] / r[key]:.2f} |")
     return "\n".join(lines)

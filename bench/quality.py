@@ -7,9 +7,10 @@ abstention) and latency as a markdown table on stdout, and as JSON with `--json 
 `--absent` also asks each question against a copy of the index without its own article, where the
 right behaviour is to abstain. `--followups N` also asks N two-question conversations whose second
 question refers back to the first, beside the same questions written standalone, and N unrelated
-pairs (bench/followups.py). An explanatory set (explain-dev.json: questions with key points and
-reference sentences) is scored instead by key-point recall, ROUGE-L F1, support of every answer
-sentence, words per answer, latency and time to the first text, per question kind (bench/explained.py).
+pairs (bench/followups.py); `--followups-rewrite-only` measures their rewrites alone (no answers
+generated). An explanatory set (explain-dev.json: questions with key points and reference sentences)
+is scored instead by key-point recall, ROUGE-L F1, support of every answer sentence, words per answer,
+latency and time to the first text, per question kind (bench/explained.py).
 `--retrieval-only` loads no generator and compares the retrieval modes instead (`bench/retrieval.py`).
 """
 from __future__ import annotations
@@ -222,7 +223,8 @@ def markdown(report: dict) -> str:
     lines = [f"model {s['model']}, top_k {s['top_k']}, retrieval {s['retrieval_mode']}, "
              f"chunk_tokens {s['chunk_tokens']}, abstain_threshold {s['abstain_threshold']} "
              f"(+ {s.get('abstain_coverage_weight', 0)} x coverage), "
-             f"max_new_tokens {s['max_new_tokens']}", "", "| metric | value |", "|---|---:|"]
+             f"max_new_tokens {s['max_new_tokens']}, followup_rewrite {s.get('followup_rewrite')}",
+             "", "| metric | value |", "|---|---:|"]
     lines += [f"| {name} | {'n/a' if value is None else value} |" for name, value in rows]
     if report.get("per_kind"):
         lines += ["", "| kind | questions | key-point recall | ROUGE-L F1 | answered | words |", "|---|---:|---:|---:|---:|---:|"]
@@ -292,6 +294,9 @@ def parse_args(argv: list[str] | None, prog: str = "python -m bench.quality") ->
                         help="also ask N two-question conversations whose second question refers back to the first, "
                              "and N unrelated pairs (bench/followups.py); built from all QUESTIONS with --seed")
     parser.add_argument("--followups-only", action="store_true", help="only the --followups check")
+    parser.add_argument("--followups-rewrite-only", action="store_true",
+                        help="only the --followups rewrites: recall, unrelated pairs and rewrite latency, no answers "
+                             "generated (no generator loaded with RAGQA_FOLLOWUP_REWRITE=retrieval)")
     parser.add_argument("--json", type=Path, help="also write the report as JSON to this file")
     parser.add_argument("--dump", type=Path, help="write one JSON line per question (answer, evidence, scores) here")
     parser.add_argument("--retrieval-only", action="store_true",
@@ -305,8 +310,9 @@ def parse_args(argv: list[str] | None, prog: str = "python -m bench.quality") ->
         parser.error(f"{args.articles} is not a folder")
     if args.limit is not None and args.limit < 1:
         parser.error("--limit must be at least 1")
-    if args.followups < 0 or (args.followups_only and not args.followups):
+    if args.followups < 0 or ((args.followups_only or args.followups_rewrite_only) and not args.followups):
         parser.error("--followups must be a positive number of conversations (--followups-only needs it)")
+    args.followups_only = args.followups_only or args.followups_rewrite_only
     return args
 
 
@@ -338,7 +344,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench.quality") -
     from app.generation.factory import generator_from_settings  # heavy: after the arguments are known to be good
 
     embedder = Embedder.from_settings(settings)
-    generator = generator_from_settings(settings)
+    rewrites_only = args.followups_rewrite_only and settings.followup_rewrite == "retrieval"
+    generator = followups.NoGenerator() if rewrites_only else generator_from_settings(settings)
     if args.generation_cache:
         generator = CachedGenerator(generator, args.generation_cache)
     dump = DumpFile(args.dump) if args.dump else None
@@ -347,7 +354,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench.quality") -
                      "chunk_tokens": settings.chunk_tokens, "abstain_threshold": settings.abstain_threshold,
                      "abstain_coverage_weight": settings.abstain_coverage_weight,
                      "evidence_embedding_backend": settings.evidence_embedding_backend,
-                     "max_new_tokens": settings.max_new_tokens},
+                     "max_new_tokens": settings.max_new_tokens, "followup_rewrite": settings.followup_rewrite},
         "data": {"questions": str(args.questions), "articles": str(args.articles),
                  "limit": args.limit, "seed": args.seed if args.limit is not None else None},
         "questions": len(questions),
@@ -374,7 +381,11 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench.quality") -
                                                        embedder, generator, settings, dump, args.style)
         if conversations:
             with tqdm(total=len(conversations), desc="conversations", unit="pair", file=sys.stderr, disable=None) as bar:
-                report["followups"] = followups.evaluate(runner, answerer, conversations, args.top_k, max(RECALL_AT), bar)
+                if args.followups_rewrite_only:
+                    report["followups"] = followups.evaluate_rewrites(runner, answerer, conversations, max(RECALL_AT), bar)
+                else:
+                    report["followups"] = followups.evaluate(runner, answerer, conversations, args.top_k,
+                                                             max(RECALL_AT), bar)
         index.close()
     print(markdown(report))
     if "followups" in report:

@@ -133,8 +133,13 @@ class Settings(BaseSettings):
         8000, ge=0, description="Most characters a request's conversation history may hold, all messages together; "
                                 "more get 422.")
     history_prompt_chars: int = Field(
-        600, ge=50, description="Characters of the latest history messages the model reads to rewrite a follow-up "
-                                "(the oldest are dropped first); more costs prefill time.")
+        600, ge=50, description="Characters of the latest history messages a follow-up's rewrite reads "
+                                "(the oldest are dropped first); with `followup_rewrite=model`, more costs prefill time.")
+    followup_rewrite: Literal["retrieval", "model"] = Field(
+        "retrieval",
+        description="How a follow-up's referent is chosen: `retrieval` (each candidate phrase of the conversation "
+        "written into the question, embedded and searched; the best-answered one wins; no model call, ~5 query "
+        "embeddings) or `model` (the generator names the referent: a model call, ~10x slower).")
     torch_threads: int = Field(0, ge=0, description="Threads for torch; 0 keeps torch's default.")
     worker_nice: int = Field(
         10, ge=0, le=19,

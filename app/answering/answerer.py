@@ -29,6 +29,7 @@ from app.answering.followup import (
     standalone,
 )
 from app.answering.prompt import build_messages, passages_within
+from app.answering.referents import choose
 from app.answering.sentences import joined, sentence, support_of, verified, with_markers
 from app.answering.shape import Style, question_shape
 from app.generation.base import Generator, TextSink
@@ -83,15 +84,21 @@ class Answerer:
         return sentences, hits
 
     async def standalone_question(self, question: str, history: Sequence[Turn]) -> tuple[str, float | None]:
-        """The question as it reads without the conversation, and the milliseconds the rewrite took (None: no
-        rewrite, no model call). A question that names its own subject is used as written (app/answering/followup.py)."""
+        """The question as it reads without the conversation, and the milliseconds the rewrite took (None: the
+        question names its own subject and is used as written, at no cost; app/answering/followup.py).
+
+        A follow-up's referent is chosen by retrieval (app/answering/referents.py: no model call), or with
+        `RAGQA_FOLLOWUP_REWRITE=model` named by the model."""
         reference = reference_in(question) if history else None
         if reference is None:
             return question, None
         started = time.perf_counter()
-        budget = self.settings.history_prompt_chars
-        turns = recent_turns(history, budget)  # the oldest turns are dropped first
-        conversation = conversation_text(turns, budget)
+        turns = recent_turns(history, self.settings.history_prompt_chars)  # the oldest turns are dropped first
+        if self.settings.followup_rewrite == "retrieval":
+            choice = await to_thread.run_sync(at_low_priority, self.settings.worker_nice, choose, question,
+                                              reference, turns, self.retriever)
+            return choice.question, _ms_since(started)
+        conversation = conversation_text(turns, self.settings.history_prompt_chars)
         queued = await self.queue.generate(referent_messages(question, reference, conversation), REFERENT_TOKENS)
         reply = clean_answer(queued.generation.text)
         referent = referent_in(reply, conversation)

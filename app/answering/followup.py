@@ -19,8 +19,8 @@ from index.types import Hit
 
 REFERENT_TOKENS = 12  # the phrase the model copies: a name or a short noun phrase
 
-_PERSON = frozenset(["he", "him", "his", "she", "her", "hers"])
-_PLURAL = frozenset(["they", "them", "their", "theirs"])
+PERSON = frozenset(["he", "him", "his", "she", "her", "hers"])
+PLURAL = frozenset(["they", "them", "their", "theirs"])
 _POSSESSIVE = frozenset(["his", "its", "their", "hers", "theirs"])
 _PRONOUN = re.compile(r"\b(he|she|it|they|him|her|them|his|hers|its|their|theirs)\b", re.IGNORECASE)
 _DEMONSTRATIVE = re.compile(r"\b(this|these|those)\s+(?!is\b|was\b|are\b|were\b|year\b|season\b|time\b|week\b|month\b)"
@@ -68,10 +68,10 @@ def _named(word: str) -> bool:
 def _antecedent_before(question: str, position: int, pronoun: str) -> bool:
     """Something before `position` the pronoun can stand for (agreeing in number: "Grammys" is no "it")."""
     words = _WORD.findall(question[:position])[1:]  # the first word is capitalised anyway
-    if pronoun in _PLURAL:
+    if pronoun in PLURAL:
         return any((_named(w) and w.endswith("s")) or (w.endswith("s") and len(w) > 3 and w.lower() not in _STOP)
                    for w in words)
-    if pronoun in _PERSON:
+    if pronoun in PERSON:
         return any(_named(w) for w in words)
     return any(_named(w) and not (w.endswith("s") and not w.isupper()) for w in words)
 
@@ -119,7 +119,7 @@ def referent_request(question: str, reference: Reference) -> str:
     """What the model is asked: which phrase of the conversation the reference means."""
     if reference.kind == "pronoun":
         word = reference.word.lower()
-        what = "which person" if word in _PERSON else "which people or group" if word in _PLURAL else \
+        what = "which person" if word in PERSON else "which people or group" if word in PLURAL else \
             "which thing, place or group"
         return f'In the new question "{question}", {what} is "{reference.word}"?'
     if reference.kind == "demonstrative":

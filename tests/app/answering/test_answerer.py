@@ -82,14 +82,30 @@ def test_a_question_that_stands_alone_costs_no_rewrite(counted):
     assert "rewrite" not in response.timings_ms and len(counting.prompts) == 1  # the answer's prompt only
 
 
-def test_a_follow_up_is_rewritten_from_the_history_before_retrieval(counted):
+def test_a_follow_up_is_rewritten_from_the_history_before_retrieval_without_a_model_call(counted):
     answerer, counting = counted
     response = asyncio.run(answerer.ask("When was it converted to electricity?", 3, history=HISTORY))
     searched = response.standalone_question
     assert searched != "When was it converted to electricity?" and searched.endswith("converted to electricity?")
+    assert any(phrase in searched for phrase in ("lighthouse", "Varnholm")), searched
+    assert response.timings_ms["rewrite"] > 0 and len(counting.prompts) == 1  # the answer's prompt only
+    assert response.citations[0].source == "lighthouse.txt"
+
+
+def test_a_pronoun_for_the_previous_answer_is_searched_as_that_answer(counted):
+    answerer, counting = counted
+    response = asyncio.run(answerer.ask("When was she born?", 3, history=HISTORY))
+    assert response.standalone_question == "When was Ada Brook born?"
+
+
+def test_with_the_model_rewrite_the_model_names_the_referent(counted):
+    answerer, counting = counted
+    by_model = Answerer(answerer.retriever, counting, answerer.settings.model_copy(update={"followup_rewrite": "model"}))
+    response = asyncio.run(by_model.ask("When was it converted to electricity?", 3, history=HISTORY))
+    searched = response.standalone_question
+    assert searched != "When was it converted to electricity?" and searched.endswith("converted to electricity?")
     assert any(phrase in searched for phrase in ("lighthouse", "Varnholm", "Ada Brook")), searched
     assert response.timings_ms["rewrite"] > 0 and len(counting.prompts) == 2
-    assert response.citations[0].source == "lighthouse.txt"
     # The rewrite asks about the conversation in the answer prompt's own format: its cached prefix serves both.
     assert counting.prompts[0][:-1] == counting.prompts[1][:-1]
 
