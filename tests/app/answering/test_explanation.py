@@ -1,0 +1,29 @@
+"""An explanation's sentences: the closest ones to the question, and the one after the closest, which goes on with it."""
+from __future__ import annotations
+
+from app.answering.explanation import explanation_evidence, in_reading_order
+from index.types import Hit
+
+TOWN = ("The railway reached Orlen in 1861 and linked the town to the coast. "
+        "Within ten years the population had tripled and three factories opened. "
+        "Orlen's railway station is a listed building. "
+        "The railway line to Orlen was closed in 1971. "
+        "Orlen is known for its red pottery.")
+
+
+def _town() -> Hit:
+    return Hit(chunk_id=1, source="orlen.txt", text=TOWN, start=0, end=len(TOWN), score=1, similarity=0.6)
+
+
+def test_an_explanation_keeps_the_sentence_that_continues_the_closest_one(embedder):
+    chosen = in_reading_order(explanation_evidence("How did the railway change Orlen?", [_town()], embedder, 2))
+    assert [s.text for s in chosen] == [
+        "The railway reached Orlen in 1861 and linked the town to the coast.",
+        "Within ten years the population had tripled and three factories opened.",
+    ]
+    assert all(TOWN[s.start:s.end] == s.text for s in chosen)
+
+
+def test_an_explanation_of_one_sentence_is_the_closest_sentence(embedder):
+    [only] = explanation_evidence("When was the railway line to Orlen closed?", [_town()], embedder, 1)
+    assert only.text == "The railway line to Orlen was closed in 1971."
