@@ -107,6 +107,21 @@ def trim_to_new_words(answer: str, question: str) -> str:
 
 
 _CLOSERS = {"(": ")", "[": "]", "{": "}"}
+_CELL = re.compile(r"[^|]+")
+
+
+def _one_cell(span: Span, text: str) -> Span:
+    """A span across a table's cell border ("` | `faiss") narrowed to the cell holding most of its words."""
+    said = text[span.start:span.end]
+    if "|" not in said:
+        return span
+    cells = [m for m in _CELL.finditer(said) if m.group().strip()]
+    if not cells:
+        return span
+    cell = max(cells, key=lambda m: len(re.findall(r"\w", m.group())))
+    start = span.start + cell.start() + len(cell.group()) - len(cell.group().lstrip())
+    return Span(span.passage, start, span.start + cell.start() + len(cell.group().rstrip()))
+
 
 
 def _closed(span: Span, text: str) -> Span:
@@ -131,17 +146,18 @@ def answer_span(answer: str, question: str, passages: Sequence[Hit]) -> tuple[st
     """The answer as the evidence words it stands for, trimmed of the question's own words.
 
     Returns the answer text and its span in `passages` (None when the evidence does not say it,
-    in which case the model's answer is returned as it was)."""
+    in which case the model's answer is returned as it was). The text is on one line: a span of a
+    hard-wrapped document keeps its line breaks only in the quote."""
     span = locate(answer, passages)
     if span is None:
         return answer, None
-    span = _closed(span, passages[span.passage].text)
+    span = _closed(_one_cell(span, passages[span.passage].text), passages[span.passage].text)
     text = passages[span.passage].text[span.start:span.end]
     trimmed = trim_to_new_words(text, question)
     if trimmed != text:
         offset = text.find(trimmed)
         span = Span(span.passage, span.start + offset, span.start + offset + len(trimmed))
-    return trimmed, span
+    return " ".join(trimmed.split()), span
 
 
 # A stretch of 4–400 characters said three or more times in a row: a small greedy model stuck in a loop.

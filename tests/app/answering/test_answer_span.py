@@ -50,3 +50,17 @@ def test_the_quote_is_the_sentence_that_holds_the_answer_with_document_offsets()
     assert answer == "308"
     assert quote.text == "The defense allowed 308 points."
     assert document[quote.start:quote.end] == quote.text
+
+
+def test_an_answer_from_a_hard_wrapped_document_reads_on_one_line():
+    evidence = [_hit(1, "To make installs repeatable, pin every\nrequirement with == in a requirements file.")]
+    answer, span = answer_span("pin every requirement", "How do I make installs repeatable?", evidence)
+    assert answer == "pin every requirement"
+    assert evidence[0].text[span.start:span.end] == "pin every\nrequirement"
+
+
+def test_an_answer_from_a_table_row_stays_inside_one_cell():
+    evidence = [_hit(1, "| `RAGQA_VECTOR_STORE` | `faiss` | Where the vectors are kept: `faiss` or `milvus`. |")]
+    answer, span = answer_span("` | `faiss", "Which vector stores can ragqa use?", evidence)
+    assert answer == "`faiss`"
+    assert evidence[0].text[span.start:span.end] == "`faiss`"
