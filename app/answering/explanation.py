@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -25,7 +26,8 @@ def explanation_evidence(question: str, hits: Sequence[Hit], embedder: Embedder,
     """The `count` distinct sentences of `hits` closest to the question, best first (overlapping
     passages repeat sentences: each is kept once); after the first, only those whose cosine similarity
     to the question reaches `min_similarity` (a sentence on another subject adds nothing)."""
-    ranked = select_sentences(question, hits, embedder, len(hits) * 64, question_vector)
+    found = select_sentences(question, hits, embedder, len(hits) * 64, question_vector)
+    ranked = [_whole(s, found, hits) for s in found]
     # A passage may end inside a hard-wrapped sentence; what it holds of that sentence is not one.
     cut_at = {(hit.source, hit.end) for hit in hits}
     usable = [s for s in ranked if _reads_on_its_own(s) and not ((s.source, s.end) in cut_at and not _ends(s.text))]
@@ -57,18 +59,35 @@ def next_sentence(sentence: Hit, sentences: Sequence[Hit]) -> Hit | None:
 _GAP = 3  # characters between two sentences of a paragraph: a space, or a line break (two between paragraphs)
 
 
+def _whole(sentence: Hit, sentences: Sequence[Hit], hits: Sequence[Hit]) -> Hit:
+    """A sentence that the splitter cut at an abbreviation ("… circles, i.e.") joined with the rest of it, as
+    one verbatim span of its passage; any other sentence as it is."""
+    if not _CUT_AT_ABBREVIATION.search(sentence.text):
+        return sentence
+    rest = next_sentence(sentence, sentences)
+    passage = next((h for h in hits if h.chunk_id == sentence.chunk_id), None)
+    if rest is None or passage is None or rest.end > passage.end:
+        return sentence
+    return replace(sentence, text=passage.text[sentence.start - passage.start:rest.end - passage.start], end=rest.end)
+
+
 _WORD = re.compile(r"\w+")
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 
 
 def _reads_on_its_own(sentence: Hit) -> bool:
-    """A sentence, not a title line ("Computational complexity theory"), a short table row ("| 0 | Answered.")
-    or the tail of a sentence cut at a quotation ("submit cheerfully to …"): six words or more, or four
-    and an ending as a sentence has, starting with anything but a lower-case letter."""
+    """A sentence, not a title line ("Computational complexity theory"), a short table row ("| 0 | Answered."),
+    the tail of a sentence cut at a quotation ("submit cheerfully to …"), its head cut at an abbreviation
+    ("… constraints (e.g.") or a line of code or JSON (`{ "answer": …`): six words or more, or four and an
+    ending as a sentence has, starting with anything but a lower-case letter or a bracket."""
     text = sentence.text.strip()
     words = len(_WORD.findall(text))
     whole = words >= 6 or (words >= 4 and _ends(text))
-    return whole and not text[:1].islower()
+    return whole and not text[:1].islower() and not text.startswith(_CODE_START) and not _CUT_AT_ABBREVIATION.search(text)
+
+
+_CODE_START = ("{", "[", "<", "$ ", ">>>", '"answer"', '"text"')
+_CUT_AT_ABBREVIATION = re.compile(r"\b(e\.g|i\.e|cf|vs|et al|approx)\.$", re.IGNORECASE)
 
 
 def _ends(text: str) -> bool:

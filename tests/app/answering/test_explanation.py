@@ -27,3 +27,18 @@ def test_an_explanation_keeps_the_sentence_that_continues_the_closest_one(embedd
 def test_an_explanation_of_one_sentence_is_the_closest_sentence(embedder):
     [only] = explanation_evidence("When was the railway line to Orlen closed?", [_town()], embedder, 1)
     assert only.text == "The railway line to Orlen was closed in 1971."
+
+
+def test_code_and_json_are_not_explanations_and_a_sentence_cut_at_an_abbreviation_is_made_whole(embedder):
+    text = ('{ "answer": "The railway reached Orlen in 1861 and linked the town to the coast.", "abstained": false }\n\n'
+            "Add a constraint on the package that the railway timetable depends on (e.g. "
+            "a pinned version of the timetable package).\n\n"
+            "The railway reached Orlen in 1861 and linked the town to the coast.")
+    hit = Hit(chunk_id=2, source="notes.md", text=text, start=0, end=len(text), score=1, similarity=0.6)
+    chosen = explanation_evidence("Which constraint should be added for the railway timetable?", [hit], embedder, 4)
+    assert [s.text for s in chosen] == [
+        "Add a constraint on the package that the railway timetable depends on (e.g. a pinned version of the timetable "
+        "package).",
+        "The railway reached Orlen in 1861 and linked the town to the coast.",
+    ]
+    assert all(text[s.start:s.end] == s.text for s in chosen)
