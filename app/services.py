@@ -59,14 +59,16 @@ WARM_UP_QUESTION = "What is this document about?"
 
 def warm_up(answerer: Answerer) -> None:
     """One short answer before ready: pages in the model weights, starts the thread pools and fills the
-    prompt-prefix cache, so the first question is answered as fast as later ones (bench.serve measures it).
-    A failure (a remote generator not up yet) costs only that speed."""
+    prompt-prefix cache (unless loaded from the model's saved one), so the first question is answered as
+    fast as later ones (bench.serve measures it). A failure (a remote generator not up yet) costs only that speed."""
     from app.answering.prompt import build_messages
 
     started = time.perf_counter()
     try:
-        passages, _ = answerer.evidence(WARM_UP_QUESTION, 2)
-        answerer.generator.generate(build_messages(WARM_UP_QUESTION, passages), 1)
+        answerer.evidence(WARM_UP_QUESTION, 2)  # the embedder and the index, paged in
+        # The generator over no passages: the prompt's shared prefix comes from the prefix cache (saved by
+        # app.prepare, else learnt here), so this pays little more than reading the weights once.
+        answerer.generator.generate(build_messages(WARM_UP_QUESTION, []), 1)
     except Exception as exc:  # noqa: BLE001 - the service answers without it, only slower the first time
         log.warning("warm-up failed (%s); the first question will be slower", exc)
         return

@@ -21,7 +21,7 @@ class TransformersGenerator:
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
-        from app.generation.prefix_cache import PrefixCache
+        from app.generation.prefix_cache import PREFIX_FILE, PrefixCache
 
         hf_logging.disable_progress_bar()
         if threads:
@@ -34,8 +34,12 @@ class TransformersGenerator:
 
             if cache_dir is None:
                 raise ValueError("int8 weights need a cache directory")
+            from app.generation.model_files import int8_directory
+
             self.model, self.tokenizer = load_int8_model(str(model_dir or name), cache_dir)
+            weights_dir = int8_directory(str(model_dir or name), cache_dir)
         else:
+            weights_dir = Path(model_dir)
             self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
             self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
         self.model.eval()
@@ -45,6 +49,11 @@ class TransformersGenerator:
         self._torch = torch
         self._lock = threading.Lock()  # one generation at a time per model
         self._prefix = PrefixCache(self.model) if reuse_prefix else None
+        # The prompt prefix saved beside the weights by `app.prepare` (`save_prefix`), loaded so the first
+        # question after a start pays no prefill of it.
+        self.prefix_file = weights_dir / PREFIX_FILE
+        if self._prefix is not None and self.prefix_file.is_file():
+            self._prefix.load(self.prefix_file)
 
     def generate(self, messages: list[dict[str, str]], max_new_tokens: int) -> Generation:
         return self.generate_batch([GenerationRequest(messages, max_new_tokens)])[0]
@@ -89,6 +98,16 @@ class TransformersGenerator:
             text = self.tokenizer.decode(new, skip_special_tokens=True).strip()
             generations.append(Generation(text, len(prompt), len(new)))
         return generations
+
+    def save_prefix(self, samples: Sequence[list[dict[str, str]]]) -> bool:
+        """Learns the prefix the prompts of `samples` share (one token generated for each, in turn) and saves
+        it to `prefix_file`; False when it cannot be written (a read-only model directory: it is learnt at run time)."""
+        if self._prefix is None:
+            return False
+        for messages in samples:
+            self.generate(messages, 1)
+        with self._lock:
+            return self._prefix.save(self.prefix_file)
 
     def _end_token_ids(self) -> set[int]:
         eos = self.model.generation_config.eos_token_id

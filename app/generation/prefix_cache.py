@@ -4,13 +4,27 @@ Every answer's prompt starts with the same system prompt and worked examples (ov
 tokens), and on a CPU the prompt's prefill is most of an answer's time. The cache holds that
 prefix's keys and values once; each batch starts from a copy of it. The shared prefix is learnt
 from the prompts themselves (their longest common start), so it follows any prompt change.
+A learnt prefix can be saved beside the model (`app.prepare` does, once) and loaded at start, so the
+first question after a start pays no prefill of it either; a saved prefix that no longer matches the
+prompts is dropped by the same longest-common-start rule.
 """
 from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
+
+PREFIX_FILE = "prompt-prefix.pt"  # beside a model's weights: the saved prefix of its prompts
+
+
+def saved_prefix_ids(path: Path) -> list[int] | None:
+    """The token ids of the prefix saved at `path`, or None when there is none readable."""
+    try:
+        return [int(i) for i in torch.load(path, weights_only=True)["ids"]]
+    except Exception:  # noqa: BLE001 - any unreadable file (torch raises pickle, zip, OS errors): none saved
+        return None
 
 
 def common_start(a: Sequence[int], b: Sequence[int]) -> int:
@@ -53,6 +67,35 @@ class PrefixCache:
             self.cache = self.model(input_ids=torch.tensor([list(first[:shared])]), use_cache=True).past_key_values
         self.ids = list(first[:shared])
         return shared
+
+    def save(self, path: Path) -> bool:
+        """Writes the learnt prefix (token ids, keys and values) to `path`; False when there is none or it cannot be written."""
+        if self.cache is None:
+            return False
+        layers = [(layer.keys, layer.values) for layer in self.cache.layers]
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(".partial")
+            torch.save({"ids": self.ids, "layers": layers}, partial)
+            partial.replace(path)
+        except OSError:
+            return False
+        return True
+
+    def load(self, path: Path) -> bool:
+        """Takes a prefix saved by `save`; False (and nothing changes) when there is none or it is unreadable."""
+        from transformers import DynamicCache
+
+        try:
+            saved = torch.load(path, weights_only=True)
+            cache = DynamicCache(ddp_cache_data=[(k, v) for k, v in saved["layers"]])
+            ids = [int(i) for i in saved["ids"]]
+        except Exception:  # noqa: BLE001 - any unreadable file is ignored: the prefix is learnt again
+            return False
+        if len(ids) < self.min_tokens or cache.get_seq_length() != len(ids):
+            return False
+        self.ids, self.cache = ids, cache
+        return True
 
     def copy_for(self, batch_size: int):
         """A cache for one generate call of `batch_size` rows, starting after the prefix (the stored one stays intact)."""
