@@ -1,9 +1,12 @@
 """The answer shape a question wants: a short span of the documents, or an explanation of a few sentences.
 
 `auto` decides from the question's wording alone, and only on clear cues: a question that opens
-with "why", "describe", "explain", "compare" …, asks for a difference, a meaning or a reason, asks
-two things at once, or asks what a bare term is. Everything else keeps the short answer, which is
-what a name, number or date question wants (and what the factoid benchmark scores).
+with "why", "describe", "explain", "compare" …, asks for a difference, a meaning, a purpose ("built
+for?") or a reason ("what made …"), asks two things at once, or asks what a bare term is. Everything
+else keeps the short answer, which is what a name, number or date question wants (and what the
+factoid benchmark scores). "How did …" and list questions stay short: by wording they cannot be told
+from factoid ones, and sending them to the explain shape cost more factoid F1 than the benchmark's
+floor allows (bench/RESULTS.md, issue 12); `style: explain` asks for an explanation of anything.
 """
 from __future__ import annotations
 
@@ -22,7 +25,8 @@ _EXPLAIN_OPENING = re.compile(
 _EXPLAIN_WORDS = re.compile(
     r"\b(differ|differs|difference between|differences between|distinguishes|trade-?offs?|pros and cons|"
     r"advantages and disadvantages|what separates|mean by|what does it mean|what makes|"
-    r"relate to (one another|each other)|compare with the|how does it work|used for(?=\s*\?)|"
+    r"relate to (one another|each other)|compare with the|how does it work|(used|built|made|designed|meant|intended) for(?=\s*\?)|"
+    r"for what (purpose|reason)|^\s*what (made|led) |"
     r"the (two|three|four|five|six|main|key) (stages|steps|phases|types|kinds|parts|ways|reasons|components|networks))\b",
     re.IGNORECASE)
 # Two questions in one: "What is X, and where ...?", "How ..., and what ...?"

@@ -17,6 +17,9 @@ from app.answering.shape import question_shape
     "What is oxygen used for?",
     "What do people mean by 'cultural imperialism'?",
     "What is consultant pharmacy, and where do such pharmacists usually work?",
+    "What was the old wall across the town actually built for?",
+    "What made the villagers abandon the mill?",
+    "For what purpose was the canal dug?",
 ])
 def test_questions_that_ask_for_an_account_get_an_explanation(question):
     assert question_shape(question) == "explain"
@@ -31,6 +34,8 @@ def test_questions_that_ask_for_an_account_get_an_explanation(question):
     "Which network did Goldenson propose a merger with, and in what year?",
     "How do I delete a document?",
     "In what year did the war end?",
+    "How many mills did the town have in 1900?",
+    "What company built the mill?",
 ])
 def test_questions_that_ask_for_a_name_number_or_instruction_stay_short(question):
     assert question_shape(question) == "short"
