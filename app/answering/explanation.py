@@ -83,10 +83,11 @@ def _reads_on_its_own(sentence: Hit) -> bool:
     text = sentence.text.strip()
     words = len(_WORD.findall(text))
     whole = words >= 6 or (words >= 4 and _ends(text))
-    return whole and not text[:1].islower() and not text.startswith(_CODE_START) and not _CUT_AT_ABBREVIATION.search(text)
+    return whole and not text[:1].islower() and not _CODE_LINE.match(text) and not _CUT_AT_ABBREVIATION.search(text)
 
 
-_CODE_START = ("{", "[", "<", "$ ", ">>>", '"answer"', '"text"')
+# JSON ({, }, ], [1, …], "key": …), markup (<…>) and shell or Python prompts; a Markdown link ("[the docs](…) say …") is prose.
+_CODE_LINE = re.compile(r'[{}\]<]|\[\s*[\[{"\d]|\$ |>>>|"\w+"\s*:')
 _CUT_AT_ABBREVIATION = re.compile(r"\b(e\.g|i\.e|cf|vs|et al|approx)\.$", re.IGNORECASE)
 
 

@@ -31,6 +31,7 @@ def test_an_explanation_of_one_sentence_is_the_closest_sentence(embedder):
 
 def test_code_and_json_are_not_explanations_and_a_sentence_cut_at_an_abbreviation_is_made_whole(embedder):
     text = ('{ "answer": "The railway reached Orlen in 1861 and linked the town to the coast.", "abstained": false }\n\n'
+            '], "standalone_question": "When did the railway reach Orlen and link the town to the coast?" }\n\n'
             "Add a constraint on the package that the railway timetable depends on (e.g. "
             "a pinned version of the timetable package).\n\n"
             "The railway reached Orlen in 1861 and linked the town to the coast.")
