@@ -1,12 +1,13 @@
 """The answer shape a question wants: a short span of the documents, or an explanation of a few sentences.
 
 `auto` decides from the question's wording alone, and only on clear cues: a question that opens
-with "why", "describe", "explain", "compare" …, asks for a difference, a meaning, a purpose ("built
-for?") or a reason ("what made …"), asks two things at once, or asks what a bare term is. Everything
-else keeps the short answer, which is what a name, number or date question wants (and what the
-factoid benchmark scores). "How did …" and list questions stay short: by wording they cannot be told
-from factoid ones, and sending them to the explain shape cost more factoid F1 than the benchmark's
-floor allows (bench/RESULTS.md, issue 12); `style: explain` asks for an explanation of anything.
+with "why", "describe", "explain", "compare" …, asks how something happened or works ("How did …",
+"How does …"), for a difference, a meaning, a purpose ("built for?") or a reason ("what made …"), asks
+two things at once, or asks what a bare term is. Everything else keeps the short answer, which is
+what a name, number or date question wants (and what the factoid benchmark scores). "How is X
+funded?" and list questions ("Which groups …") stay short: by wording they cannot be told from
+factoid ones, and sending them to the explain shape cost more factoid F1 than the benchmark's floor
+allows (bench/RESULTS.md, issue 12); `style: explain` asks for an explanation of anything.
 """
 from __future__ import annotations
 
@@ -38,6 +39,12 @@ _TERM_QUESTION = re.compile(
     r"^\s*what (is|are|was|were) (an? )?(?P<term>['\"‘“][^'\"’”]+['\"’”]|[\w\-]+( [\w\-]+)?)"
     r"(,| (in|under) [A-Za-z\-']+( [A-Za-z\-']+){0,3})?( (actually|really|exactly))?( about)?\s*\?*\s*$", re.IGNORECASE)
 _NOT_A_TERM = frozenset("the this that these those it there one another some usually".split())
+# "How did X come to …", "How was authority split …", "How has the work changed …", "How does pip resolve …": an
+# account of how something happened or works. Not an amount ("how many" takes no auxiliary), not a state ("How
+# are schools funded?", "How can it be written?": one phrase, and the factoid questions phrased so were answered
+# well short), and not a how-to the reader asks for themselves ("How do I …": the instruction).
+_HOW_ACCOUNT = re.compile(
+    r"(^|[,;:] )\s*how (did|does|do|was|were|has|have|had)\b(?! (i|you|we|one)\b)", re.IGNORECASE)
 
 
 def question_shape(question: str, style: Style = "auto") -> Shape:
@@ -45,7 +52,7 @@ def question_shape(question: str, style: Style = "auto") -> Shape:
     if style != "auto":
         return style
     q = question.strip()
-    if _EXPLAIN_OPENING.search(q) or _EXPLAIN_WORDS.search(q) or _TWO_QUESTIONS.search(q):
+    if _EXPLAIN_OPENING.search(q) or _EXPLAIN_WORDS.search(q) or _TWO_QUESTIONS.search(q) or _HOW_ACCOUNT.search(q):
         return "explain"
     term = _TERM_QUESTION.match(q)
     if term and term.group("term").split()[0].lower() not in _NOT_A_TERM:

@@ -20,6 +20,10 @@ from app.answering.shape import question_shape
     "What was the old wall across the town actually built for?",
     "What made the villagers abandon the mill?",
     "For what purpose was the canal dug?",
+    "How did the town come to cover such an enormous area?",
+    "How does the installer resolve conflicting requirements?",
+    "How was power split between the two councils?",
+    "If a problem asks for a number, how can it still be answered with yes or no, and how did that idea arise?",
 ])
 def test_questions_that_ask_for_an_account_get_an_explanation(question):
     assert question_shape(question) == "explain"
@@ -35,6 +39,8 @@ def test_questions_that_ask_for_an_account_get_an_explanation(question):
     "How do I delete a document?",
     "In what year did the war end?",
     "How many mills did the town have in 1900?",
+    "How long did the war last?",
+    "How old was the engineer when the lighthouse was finished?",
     "What company built the mill?",
 ])
 def test_questions_that_ask_for_a_name_number_or_instruction_stay_short(question):
