@@ -41,10 +41,10 @@ _TERM_QUESTION = re.compile(
 _NOT_A_TERM = frozenset("the this that these those it there one another some usually".split())
 # "How did X come to …", "How was authority split …", "How has the work changed …", "How does pip resolve …": an
 # account of how something happened or works. Not an amount ("how many" takes no auxiliary), not a state ("How
-# are schools funded?", "How can it be written?": one phrase, and the factoid questions phrased so were answered
-# well short), and not a how-to the reader asks for themselves ("How do I …": the instruction).
+# are schools funded?", "How can it be written?") and not "How do X compare / fight …": the factoid questions
+# phrased so were answered well short (bench/RESULTS.md, issue 12); nor a how-to the reader asks ("How do I …").
 _HOW_ACCOUNT = re.compile(
-    r"(^|[,;:] )\s*how (did|does|do|was|were|has|have|had)\b(?! (i|you|we|one)\b)", re.IGNORECASE)
+    r"(^|[,;:] )\s*how (did|does|was|were|has|have|had)\b(?! (i|you|we|one)\b)", re.IGNORECASE)
 
 
 def question_shape(question: str, style: Style = "auto") -> Shape:
