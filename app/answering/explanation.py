@@ -86,7 +86,8 @@ def _reads_on_its_own(sentence: Hit) -> bool:
     return whole and not text[:1].islower() and not _CODE_LINE.match(text) and not _CUT_AT_ABBREVIATION.search(text)
 
 
-# JSON ({, }, ], [1, …], "key": …), markup (<…>) and shell or Python prompts; a Markdown link ("[the docs](…) say …") is prose.
+# JSON ({, }, ], [1, …], "key": …), markup (<…>) and shell or Python prompts; a Markdown link
+# ("[the docs](…) say …") is prose.
 _CODE_LINE = re.compile(r'[{}\]<]|\[\s*[\[{"\d]|\$ |>>>|"\w+"\s*:')
 _CUT_AT_ABBREVIATION = re.compile(r"\b(e\.g|i\.e|cf|vs|et al|approx)\.$", re.IGNORECASE)
 

@@ -26,7 +26,8 @@ _EXPLAIN_OPENING = re.compile(
 _EXPLAIN_WORDS = re.compile(
     r"\b(differ|differs|difference between|differences between|distinguishes|trade-?offs?|pros and cons|"
     r"advantages and disadvantages|what separates|mean by|what does it mean|what makes|"
-    r"relate to (one another|each other)|compare with the|how does it work|(used|built|made|designed|meant|intended) for(?=\s*\?)|"
+    r"relate to (one another|each other)|compare with the|how does it work|"
+    r"(used|built|made|designed|meant|intended) for(?=\s*\?)|"
     r"for what (purpose|reason)|^\s*what (made|led) |"
     r"the (two|three|four|five|six|main|key) (stages|steps|phases|types|kinds|parts|ways|reasons|components|networks))\b",
     re.IGNORECASE)
