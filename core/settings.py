@@ -45,11 +45,11 @@ class Settings(BaseSettings):
         60.0, ge=0, description="A file whose text takes longer to extract is skipped (its reader is stopped); 0: no limit.")
     chunk_overlap_tokens: int = Field(32, ge=0, description="Word-pieces of whole sentences repeated between chunks.")
     document_embedding_backend: Literal["index", "onnx-int8", "onnx", "torch"] = Field(
-        "index",
-        description="How ingest embeds the documents' chunks: `index` (as queries are, RAGQA_EMBEDDING_BACKEND) or a "
-                    "backend of RAGQA_EMBEDDING_MODEL (`onnx-int8`: about twice as fast with the same hybrid recall; "
-                    "queries keep their backend, and the index records RAGQA_EMBEDDING_MODEL as before; its vectors "
-                    "depend slightly on the batch a chunk is embedded in).")
+        "onnx-int8",
+        description="How ingest embeds the documents' chunks: `onnx-int8` (the model's int8 copy, one chunk at a time "
+                    "so a chunk's vector never depends on its batch: about twice as fast as `onnx` with the same hybrid "
+                    "recall; queries keep RAGQA_EMBEDDING_BACKEND and the index records RAGQA_EMBEDDING_MODEL as "
+                    "before), `index` (as queries are embedded), or another backend of RAGQA_EMBEDDING_MODEL.")
     skip_duplicates: bool = Field(
         True, description="Ingest indexes one copy of documents whose text is the same or nearly the same (an HTML page "
                           "and its reST source, say) and reports the others as skipped, naming the indexed copy.")

@@ -327,18 +327,23 @@ _DOCUMENT_EMBEDDERS_LOCK = threading.Lock()
 def document_embedder(settings: Settings, index_embedder: Embedder) -> Embedder:
     """The embedder of documents' chunks (`RAGQA_DOCUMENT_EMBEDDING_BACKEND`); loaded once per process.
 
-    Queries are embedded by `index_embedder`, whose model the index records; `onnx-int8` embeds the
-    documents with the same model's int8 copy (about twice as fast; recall in bench/RESULTS.md).
+    Queries are embedded by `index_embedder`, whose model the index records; `onnx-int8` (the default)
+    embeds the documents with the same model's int8 copy (about twice as fast; recall in bench/RESULTS.md).
+    int8 runs one chunk at a time: ONNX Runtime's dynamic quantization scales each run's activations
+    together, so a chunk embedded in a batch would get a vector that depends on its batch-mates, and a
+    re-run (or a resumed, interrupted one) would not reproduce the index exactly. Alone it is as fast.
     """
     backend = settings.document_embedding_backend
-    if backend == "index" or backend == index_embedder.backend:
+    if backend == "index":
+        backend = index_embedder.backend
+    batch_size = 1 if backend == "onnx-int8" else settings.embedding_batch_size
+    if backend == index_embedder.backend and batch_size == index_embedder.batch_size:
         return index_embedder
-    key = (settings.embedding_model, backend, settings.embedding_batch_size, str(settings.cache_dir))
+    key = (settings.embedding_model, backend, batch_size, str(settings.cache_dir))
     with _DOCUMENT_EMBEDDERS_LOCK:
         if key not in _DOCUMENT_EMBEDDERS:
             try:
-                _DOCUMENT_EMBEDDERS[key] = Embedder(settings.embedding_model, settings.embedding_batch_size, backend,
-                                                    settings.cache_dir)
+                _DOCUMENT_EMBEDDERS[key] = Embedder(settings.embedding_model, batch_size, backend, settings.cache_dir)
             except ValueError as exc:  # a model the ONNX export cannot reproduce: embed with the index's embedder
                 log.warning("embedding documents with the index's embedder: %s", exc)
                 return index_embedder

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from index.directory import DESCRIPTION_FILE, STORE_FILE, VECTORS_STAMP_FILE, IndexDirectory
 from index.retrieval import Retriever
 from ingest.pipeline import IngestPipeline
@@ -36,10 +37,11 @@ QUERIES = ["harbour authority rebuilt after a flood", "who kept the minutes of t
 _TOKEN = re.compile(r"zq\d+x\d+k")
 
 
-def _ingest_in_process(folder: Path, index_dir: Path, embedder, chunker):
+def _ingest_in_process(folder: Path, index_dir: Path, embedder):
+    """As the CLI ingests (the settings' document embedder: int8, one chunk at a time), in this process."""
     index = IndexDirectory.open_for_writing(index_dir, embedder.name, embedder.dimension)
     try:
-        return IngestPipeline(index, embedder, chunker).run(folder)
+        return IngestPipeline.from_settings(index, embedder, Settings()).run(folder)
     finally:
         index.close()
 
@@ -132,7 +134,7 @@ def _check_after_kill(index_dir: Path, embedder, corpus: Corpus, before: dict[st
         index.close()
 
 
-def test_ingest_killed_at_20_moments_loses_nothing_and_recovers_exactly(tmp_path, embedder, chunker):
+def test_ingest_killed_at_20_moments_loses_nothing_and_recovers_exactly(tmp_path, embedder):
     corpus = Corpus(tmp_path / "docs", SEED).create(DOCUMENTS)
     tested, reference = tmp_path / "index", tmp_path / "reference"
     rng = random.Random(SEED)
@@ -142,7 +144,7 @@ def test_ingest_killed_at_20_moments_loses_nothing_and_recovers_exactly(tmp_path
             corpus.edit(rng, changes=rng.randint(4, 8), deletions=rng.randint(1, 2), additions=rng.randint(1, 2))
         assert len(corpus.alive()) >= 40
         before = _open_manifest(tested, embedder) if tested.exists() else {}
-        report = _ingest_in_process(corpus.folder, reference, embedder, chunker)  # the uninterrupted run
+        report = _ingest_in_process(corpus.folder, reference, embedder)  # the uninterrupted run
         writes = len(report.added) + len(report.updated) + len(report.removed)  # one transaction each
         moment = ("startup", rng.uniform(0.2, 1.5)) if rng.random() < 0.25 else ("commits", rng.randint(1, writes - 1))
         stamp_before = (tested / VECTORS_STAMP_FILE).read_text() if (tested / VECTORS_STAMP_FILE).exists() else None
@@ -157,7 +159,7 @@ def test_ingest_killed_at_20_moments_loses_nothing_and_recovers_exactly(tmp_path
                                   cwd=ROOT, capture_output=True, text=True, timeout=300)
             assert done.returncode == 0, done.stderr
         else:
-            _ingest_in_process(corpus.folder, tested, embedder, chunker)
+            _ingest_in_process(corpus.folder, tested, embedder)
         assert _state(tested, embedder) == _state(reference, embedder), f"round {round_number}: re-run differs"
         survived += 1
         moments.append(f"{moment[0]}:{outcome['commits']}/{writes}{'+flush' if flushed else ''}")

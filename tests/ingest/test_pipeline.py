@@ -148,3 +148,18 @@ def test_cli_refuses_to_mirror_another_folder_without_replace(docs_folder, tmp_p
     refused = _cli(other, "--index", tmp_path / "i", cwd=root)
     assert refused.returncode == 2 and "--replace" in refused.stderr
     assert _cli(other, "--index", tmp_path / "i", "--replace", cwd=root).returncode == 0
+
+
+def test_a_chunks_int8_vector_does_not_depend_on_the_chunks_ingested_with_it(embedder, settings):
+    """Documents are embedded by the int8 copy one chunk at a time: re-ingesting a file alone, or among others,
+    stores the very same vector, so a resumed or repeated ingest reproduces the index exactly."""
+    import numpy as np
+
+    from ingest.pipeline import document_embedder
+
+    documents = document_embedder(settings, embedder)
+    assert documents.backend == "onnx-int8" and documents.name == f"{embedder.name}@int8"
+    texts = ["The lighthouse at Varnholm was built in 1872.", "x",
+             "A sourdough loaf needs flour, water, salt and a starter culture. " * 20]
+    assert np.array_equal(documents.embed(texts[:1])[0], documents.embed(texts)[0])
+    assert (documents.embed(texts[:1])[0] @ embedder.embed(texts[:1])[0]) > 0.95  # close to the query model's vector
