@@ -266,6 +266,12 @@ class ChunkStore:
         if not words:
             return KeywordMatches([])
         counts = {w: self._matches(f'"{w}"', max_candidates + 1) for w in words}
+        for word in [w for w, n in counts.items() if n == 0]:  # a misspelling ("Ghandi") finds nothing as written
+            respelled = self.respelling(word)
+            if respelled and respelled not in counts:
+                del counts[word]
+                counts[respelled] = self._matches(f'"{respelled}"', max_candidates + 1)
+        words = set(counts)
         kept, total = [], 0
         for word in sorted(words, key=lambda w: (counts[w], w)):
             if total + counts[word] > max_candidates:
@@ -283,6 +289,21 @@ class ChunkStore:
             ranked = [(rowid, -rank) for rank, rowid in by_rank[:k]]
         return KeywordMatches(ranked, counts, self._chunk_count())
 
+    def respelling(self, word: str) -> str | None:
+        """The indexed word `word` is most likely a slip of (one letter added, dropped, changed or two swapped,
+        or the same letters in another order: "Ghandi" → "gandhi"), starting with the same letter; the most
+        frequent if several, None if none or `word` is short (under 5 letters) or not alphabetic."""
+        word = word.lower()
+        if len(word) < 5 or not word.isalpha():
+            return None
+        # The FTS5 vocabulary (index terms, after the porter stemmer), as a temporary table of this connection:
+        # it also works on a read-only snapshot.
+        self.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_vocabulary USING fts5vocab(main, chunks_fts, row)")
+        terms = self.db.execute("SELECT term, doc FROM temp.chunks_vocabulary WHERE term >= ? AND term < ?",
+                                (word[0], chr(ord(word[0]) + 1))).fetchall()
+        slips = [(doc, term) for term, doc in terms if term != word and _one_slip_apart(word, term)]
+        return max(slips)[1] if slips else None
+
     def _chunk_count(self) -> int:
         """`chunk_count()`, counted once per store generation (a count scans the table)."""
         generation = self.generation
@@ -294,6 +315,19 @@ class ChunkStore:
         """How many chunks match, counting no further than `limit` (cheap: no ranking)."""
         sql = "SELECT count(*) FROM (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT ?)"
         return int(self.db.execute(sql, (match, limit)).fetchone()[0])
+
+
+def _one_slip_apart(a: str, b: str) -> bool:
+    """Whether `b` is `a` with one letter added, dropped or changed, two neighbours swapped, or its letters reordered."""
+    if len(a) == len(b):
+        if sorted(a) == sorted(b):  # a swap or a misplaced letter ("ghandi", "gandhi")
+            return True
+        return sum(x != y for x, y in zip(a, b)) == 1
+    if abs(len(a) - len(b)) != 1:
+        return False
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    i = next((n for n, (x, y) in enumerate(zip(short, long)) if x != y), len(short))
+    return short[i:] == long[i + 1:]
 
 
 def _batches(items: list, size: int) -> Iterator[list]:

@@ -34,3 +34,18 @@ def test_when_every_word_is_common_the_chunks_holding_all_of_them_are_ranked(tmp
     store = store_with(tmp_path, texts)
     hits = store.keyword_search("river mountain", 5, max_candidates=10)
     assert sources(store, hits) == ["d60.txt"]
+
+
+def test_a_misspelt_word_finds_the_word_it_is_a_slip_of(tmp_path):
+    texts = ["Mahatma Gandhi called his method satyagraha.", "The salt march began at Sabarmati.",
+             "Gandhi's spinning wheel", "A garden of herbs"]
+    store = store_with(tmp_path, texts)
+    for slip in ("Ghandi", "Gandi", "Gamdhi", "Gnadhi"):  # letters moved, dropped, changed, swapped
+        hits = store.keyword_matches(f"What was {slip}'s method called?", 5)
+        assert sources(store, hits.ranked)[0] == "d0.txt", slip
+        assert "gandhi" in hits.document_frequency  # and the sentence match weighs the word as written in the text
+    assert store.keyword_search("Sabarmatti march", 5) and store.respelling("marhc") == "march"
+    # A word too far from any indexed one, or too short to tell, finds nothing rather than something unrelated.
+    assert store.keyword_search("Ghandiji", 5) == [] and store.keyword_search("salf", 5) == []
+    read_only = ChunkStore(tmp_path / "chunks.sqlite", readonly=True, snapshot=True)  # as the service opens it
+    assert sorted(sources(read_only, read_only.keyword_search("Ghandi", 5))) == ["d0.txt", "d2.txt"]
