@@ -57,5 +57,5 @@ EXPOSE 8000
 # Healthy = ready to answer (/readyz): models loaded and warmed, the index open.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=10m --retries=3 \
     CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PORT\", \"8000\")}/readyz', timeout=4)"
-# serve.sh execs `ragqa serve`: ingest /data/docs into /data/index, then serve (PID 1 gets SIGTERM).
+# serve.sh execs `ragqa serve`: ingest /data/docs into /data/index while the models load, then serve (PID 1 gets SIGTERM).
 CMD ["bash", "scripts/serve.sh"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -31,7 +32,9 @@ from core.settings import Settings, get_settings
 log = logging.getLogger("ragqa")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, ingest_finished: threading.Event | None = None) -> FastAPI:
+    """The service. `ingest_finished`: set when a start-up ingest run ends (`ragqa serve`); the models load
+    meanwhile and the index is opened after it."""
     use_offline_models()
     settings = settings or get_settings()
     api_keys = parse_api_keys(settings.api_keys.get_secret_value())
@@ -40,7 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         configure_json_logging()
         _log_access_mode(api_keys, settings)
-        loader = ServiceLoader(settings)
+        loader = ServiceLoader(settings, ingest_finished=ingest_finished)
         app.state.loader = loader
         loader.start()
         yield

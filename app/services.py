@@ -78,9 +78,12 @@ def warm_up(answerer: Answerer) -> None:
 class ServiceLoader:
     """Loads services on a background thread so the server answers /healthz and /readyz meanwhile."""
 
-    def __init__(self, settings: Settings, index_poll_seconds: float = 1.0) -> None:
+    def __init__(self, settings: Settings, index_poll_seconds: float = 1.0,
+                 ingest_finished: threading.Event | None = None) -> None:
         self.settings = settings
         self.index_poll_seconds = index_poll_seconds
+        # Set by `ragqa serve` when its start-up ingest run ends: the models load meanwhile, the index after it.
+        self.ingest_finished = ingest_finished
         self._refresh_lock = threading.Lock()
         self.services: Services | None = None
         self.status = "loading"
@@ -135,7 +138,10 @@ class ServiceLoader:
         self._watch_index()
 
     def serve_with(self, embedder: Embedder, generator: Generator) -> bool:
-        """Wait for the index, then serve it with these loaded models. False if stopped or the index is refused."""
+        """Wait for the start-up ingest and the index, then serve it with these loaded models. False if stopped
+        or the index is refused."""
+        if not self._wait_for_ingest():
+            return False
         index = self._wait_for_index(embedder.name)
         if index is None:
             return False
@@ -198,6 +204,16 @@ class ServiceLoader:
             except Exception:  # keep serving the snapshot we have; try again at the next poll
                 log.exception("reloading the index failed; still serving generation %s",
                               self.services.generation if self.services else None)
+
+    def _wait_for_ingest(self) -> bool:
+        """Ready means the index mirrors the folder as it was at start: wait for that run. False if stopped."""
+        if self.ingest_finished is None:
+            return True
+        self.status, self.detail = "waiting", "ingesting the document folder"
+        while not self.ingest_finished.wait(0.1):
+            if self._stop.is_set():
+                return False
+        return True
 
     def _wait_for_index(self, embedding_model: str) -> IndexDirectory | None:
         """An index may not exist yet (service started before ingest): wait for it, saying so."""

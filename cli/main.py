@@ -18,13 +18,15 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 from core.environment import use_offline_models
 from core.logs import UVICORN_LOG_CONFIG, log_line
 
 EXIT_ANSWERED, EXIT_ERROR, EXIT_USAGE, EXIT_ABSTAINED = 0, 1, 2, 3
-EXIT_TERMINATED = 128 + 15  # `ragqa serve` stopped by SIGTERM before it served
+EXIT_TERMINATED = 128 + 15  # `ragqa serve` stopped by SIGTERM during its start-up ingest
+_INGEST_STOPPED = 130  # `python -m ingest` stopped by SIGTERM or Ctrl-C (ingest.__main__.EXIT_STOPPED)
 
 _DESCRIPTION = "Answers questions from a folder of documents and shows where each answer came from."
 _EPILOG = """\
@@ -326,22 +328,39 @@ def run_serve(argv: list[str], prog: str) -> int:
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     parser.add_argument("--no-ingest", action="store_true", help="serve the index as it is, without ingesting first")
     args = parser.parse_args(argv)
-    _settings()  # a bad RAGQA_* value stops here with one line, not in the server's start-up
+    settings = _settings()  # a bad RAGQA_* value stops here with one line, not in the server's start-up
     stop = _StopRequest()  # until the server takes SIGTERM over (as PID 1 in a container it is otherwise ignored)
-    if not args.no_ingest:
-        # A child process: the ingest's embedder and buffers are gone before the server loads its own. Its
-        # report is JSON log lines on stdout, as the server's log will be: one stream.
-        returncode = stop.wait_for(subprocess.Popen([sys.executable, "-m", "ingest", "--log-json"]))
-        if returncode != 0 and not stop.requested:
-            log_line("ragqa.serve", "warning", "ingest reported a problem (above); serving the index as it is")
-    if stop.requested:  # stopped during ingest: what it wrote is committed, the next start goes on from there
-        return EXIT_TERMINATED
+    ingest_finished = threading.Event()
+    if args.no_ingest:
+        ingest_finished.set()
+    else:
+        # A child process, side by side with the server: the models load while it checks (or embeds) the folder,
+        # and the server opens the index once it has finished. Its report is JSON log lines on stdout, as the
+        # server's log is: one stream.
+        ingest = subprocess.Popen([sys.executable, "-m", "ingest", "--log-json"])
+        threading.Thread(target=_watch_ingest, args=(ingest, stop, ingest_finished), name="ragqa-ingest",
+                         daemon=True).start()
+        stop.child = ingest
     import uvicorn
 
-    # uvicorn takes SIGTERM and Ctrl-C over: it waits at most 5 s for answers being generated, then closes.
-    uvicorn.run("app.main:app", host=args.host, port=args.port, timeout_graceful_shutdown=5,
-                log_config=UVICORN_LOG_CONFIG)
+    from app.main import create_app
+
+    # uvicorn takes SIGTERM and Ctrl-C over: it waits at most 5 s for answers being generated, then closes,
+    # and raises the signal again for `stop`, which passes it on to an ingest still running.
+    try:
+        uvicorn.run(create_app(settings, ingest_finished), host=args.host, port=args.port,
+                    timeout_graceful_shutdown=5, log_config=UVICORN_LOG_CONFIG)
+    except KeyboardInterrupt:  # Ctrl-C raised again after the server closed
+        stop.requested = True
+    if stop.requested and stop.child is not None and stop.wait_for(stop.child) == _INGEST_STOPPED:
+        return EXIT_TERMINATED  # stopped during ingest: what it wrote is committed, the next start goes on from there
     return EXIT_ANSWERED
+
+
+def _watch_ingest(ingest: subprocess.Popen, stop: "_StopRequest", finished: threading.Event) -> None:
+    if ingest.wait() != 0 and not stop.requested:
+        log_line("ragqa.serve", "warning", "ingest reported a problem (above); serving the index as it is")
+    finished.set()
 
 
 class _StopRequest:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Brings the index up to date with the document folder, then serves the API and the web page:
+# Brings the index up to date with the document folder (while the models load), then serves the API and the web page:
 # `ragqa serve` (cli/main.py). Used by `make run` and as the Docker image's command. HOST and PORT pick the address.
 set -euo pipefail
 cd "$(dirname "$0")/.."

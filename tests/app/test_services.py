@@ -1,6 +1,9 @@
 """The service's views of the index: loaded once, then swapped whole on reload, so /search and /ask agree."""
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from app.services import NotReadyError, ServiceLoader
@@ -52,3 +55,28 @@ def test_after_a_reload_search_and_ask_read_the_same_new_snapshot(loader, embedd
     _, cited = new.answerer.evidence(question, 3)
     assert "harbour.txt" in {hit.source for hit in cited}
     assert "harbour.txt" not in {hit.source for hit in old.retriever.search(question, 3)}
+
+
+def test_the_models_load_during_the_start_up_ingest_and_the_index_opens_after_it(tmp_path, settings, embedder,
+                                                                                  generator, chunker):
+    """`ragqa serve` runs ingest beside the loading server: ready must still mean the folder is indexed."""
+    docs, index_dir = write_documents(tmp_path / "docs"), tmp_path / "index"
+    ingest(docs, index_dir, embedder, chunker)  # the index of the last run, before the folder changed
+    write_documents(docs, HARBOUR)
+    ingest_finished = threading.Event()
+    loader = ServiceLoader(settings.model_copy(update={"index_dir": index_dir, "index_reload_seconds": 0}),
+                           ingest_finished=ingest_finished)
+    serving = threading.Thread(target=loader.serve_with, args=(embedder, generator))
+    serving.start()
+    try:
+        time.sleep(0.5)  # the loaded models wait for the ingest run, not for the index on disk (which exists)
+        with pytest.raises(NotReadyError, match="not ready: ingesting the document folder"):
+            loader.require()
+        ingest(docs, index_dir, embedder, chunker)
+        ingest_finished.set()
+        serving.join(timeout=120)
+        question = "Who dredged the harbour of Varnholm?"
+        assert loader.require().retriever.search(question, 1)[0].source == "harbour.txt"
+    finally:
+        loader.stop()
+        serving.join(timeout=120)
