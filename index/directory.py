@@ -35,20 +35,25 @@ class IndexDirectory:
 
     # --- opening ---------------------------------------------------------------------------------
     @classmethod
-    def open_for_writing(cls, path: Path, embedding_model: str, dimension: int,
+    def open_for_writing(cls, path: Path, embedding_model: str, dimension: int | None,
                          vectors: VectorOptions = VectorOptions()) -> "IndexDirectory":
-        """Create the directory if needed; refuse one built with another embedding model."""
+        """Create the directory if needed; refuse one built with another embedding model.
+        `dimension` None: the one the index records (an index that records none is refused)."""
         if path.exists() and not path.is_dir():
             raise IndexMismatchError(f"index path {path} exists and is not a directory")
         path.mkdir(parents=True, exist_ok=True)
         store = ChunkStore(path / STORE_FILE)
         recorded = store.get_meta("embedding_model")
+        if recorded is None and dimension is None:
+            store.close()
+            raise IndexMismatchError(f"index {path} records no embedding model: its dimension must be given")
         if recorded is None:
             store.set_meta("embedding_model", embedding_model)
             store.set_meta("dimension", str(dimension))
             store.set_meta("schema_version", str(SCHEMA_VERSION))
         else:
             _check_model(path, store, embedding_model, dimension)
+            dimension = int(store.get_meta("dimension") or 0)
         return cls(path, store, _load_vectors(path, store, dimension, vectors))
 
     @classmethod
@@ -87,6 +92,17 @@ class IndexDirectory:
             return json.loads(description.read_text()).get("generation")
         except (OSError, ValueError):
             return None
+
+    @staticmethod
+    def recorded_embedding_model(path: Path) -> str | None:
+        """The embedding model the index at `path` was built with; None when there is no index there yet."""
+        if not (path / STORE_FILE).is_file():
+            return None
+        store = ChunkStore(path / STORE_FILE, readonly=True)
+        try:
+            return store.get_meta("embedding_model")
+        finally:
+            store.close()
 
     @staticmethod
     def mirrored_folder(path: Path) -> str | None:

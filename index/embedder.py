@@ -54,7 +54,7 @@ class Embedder:
 
         hf_logging.disable_progress_bar()  # keep the CLI's own progress bar the only one
 
-        self.name = f"{name}@int8" if backend == "onnx-int8" else name  # what the index records
+        self.name = self.recorded_name(name, backend)
         self.batch_size = batch_size
         self.backend = backend
         self._one_at_a_time = threading.Lock()
@@ -104,6 +104,11 @@ class Embedder:
             model_file = nomic.cached_onnx_export(gguf, int8=backend == "onnx-int8")
             self.encoder = OnnxEncoder(model_file, self.tokenizer, self.max_tokens)
         self.dimension = int(self.encoder.encode(["dimension probe"], 1).shape[1])
+
+    @staticmethod
+    def recorded_name(name: str, backend: str) -> str:
+        """What an index built by this model and backend records (known without loading the model)."""
+        return f"{name}@int8" if backend == "onnx-int8" else name
 
     @classmethod
     def from_settings(cls, settings) -> "Embedder":

@@ -11,6 +11,7 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from core.environment import use_offline_models
@@ -51,6 +52,10 @@ def fail(message: str, as_json: bool, log_json: bool = False) -> int:
     return 2
 
 
+class SetupFailed(Exception):
+    """The embedder cannot be loaded or does not fit the settings; the message says why."""
+
+
 def _stop_on_sigterm(*_) -> None:
     raise KeyboardInterrupt("SIGTERM")
 
@@ -78,14 +83,27 @@ def main(argv: list[str] | None = None, prog: str = "python -m ingest") -> int:
     from index.vectors import VectorOptions
     from ingest.pipeline import IngestPipeline
 
-    try:
-        embedder = Embedder.from_settings(settings)
+    def load_embedder() -> Embedder:
+        try:
+            embedder = Embedder.from_settings(settings)
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise SetupFailed(str(exc)) from exc
         if settings.chunk_tokens > embedder.max_tokens - 2:
-            return fail(f"RAGQA_CHUNK_TOKENS={settings.chunk_tokens} exceeds what the embedder reads "
-                        f"({embedder.max_tokens - 2} word-pieces)", args.json, args.log_json)
-        index = IndexDirectory.open_for_writing(args.index, embedder.name, embedder.dimension,
-                                                VectorOptions.from_settings(settings))
-    except (IndexStoreError, ValueError, RuntimeError) as exc:
+            raise SetupFailed(f"RAGQA_CHUNK_TOKENS={settings.chunk_tokens} exceeds what the embedder reads "
+                              f"({embedder.max_tokens - 2} word-pieces)")
+        return embedder
+
+    model = Embedder.recorded_name(settings.embedding_model, settings.embedding_backend)
+    try:
+        if IndexDirectory.recorded_embedding_model(args.index) == model:
+            # An index of this model: the model loads only if a file changed (a restart over the same folder loads none).
+            embedder: Embedder | Callable[[], Embedder] = load_embedder
+            index = IndexDirectory.open_for_writing(args.index, model, None, VectorOptions.from_settings(settings))
+        else:  # a new index needs the model's dimension; another model's index is refused by open_for_writing
+            embedder = load_embedder()
+            index = IndexDirectory.open_for_writing(args.index, embedder.name, embedder.dimension,
+                                                    VectorOptions.from_settings(settings))
+    except (IndexStoreError, SetupFailed, ValueError, RuntimeError) as exc:
         return fail(str(exc), args.json, args.log_json)
 
     recorded = IndexDirectory.mirrored_folder(args.index)
@@ -108,6 +126,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m ingest") -> int:
         with tqdm(desc="ingesting", unit="file", disable=True if args.log_json else None, file=sys.stderr,
                   leave=False) as bar:
             report = pipeline.run(folder, on_file=lambda _source: bar.update(1), on_skip=skipped)
+    except SetupFailed as exc:  # the embedder, loaded for the first changed file, could not be
+        index.close()
+        return fail(str(exc), args.json, args.log_json)
     except KeyboardInterrupt:
         committed = {"documents": len(index.store.manifest()), "chunks": index.store.chunk_count()}
         index.close()

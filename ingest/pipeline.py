@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -145,27 +146,48 @@ class IngestPipeline:
     Jaccard similarity of their 5-word shingles) is skipped; None indexes every copy.
     """
 
-    def __init__(self, index: IndexDirectory, embedder: Embedder, chunker: Chunker,
+    def __init__(self, index: IndexDirectory, embedder: Embedder | None, chunker: Chunker | None,
                  max_file_bytes: int = 50 * 1024 * 1024, batch_chunks: int = 256, max_file_seconds: float = 0,
-                 duplicate_similarity: float | None = 0.5) -> None:
+                 duplicate_similarity: float | None = 0.5,
+                 load_models: Callable[[], tuple[Embedder, Chunker]] | None = None) -> None:
+        """`load_models` instead of `embedder` and `chunker`: called when the first changed file needs them,
+        so a run that finds the folder as it was indexed loads no model (`ragqa serve`'s restart)."""
         self.index = index
-        self.embedder = embedder
-        # The chunker runs in the reading thread while the embedder tokenizes batches: a fast
-        # tokenizer must not be used by two threads at once, so the chunker gets its own.
-        self.chunker = Chunker(copy.deepcopy(chunker.tokenizer), chunker.max_tokens, chunker.overlap_tokens)
+        self._load_models = load_models or (lambda: (embedder, chunker))
         self.max_file_bytes = max_file_bytes
         self.batch_chunks = batch_chunks
         self.max_file_seconds = max_file_seconds
         self.duplicate_similarity = duplicate_similarity
 
     @classmethod
-    def from_settings(cls, index: IndexDirectory, embedder: Embedder, settings: Settings) -> IngestPipeline:
+    def from_settings(cls, index: IndexDirectory, embedder: Embedder | Callable[[], Embedder],
+                      settings: Settings) -> IngestPipeline:
         """The pipeline the settings describe: chunk size and overlap, file limits, duplicate detection, and
-        the embedder of the documents' chunks (`RAGQA_DOCUMENT_EMBEDDING_BACKEND`; `embedder` is the index's)."""
-        chunker = Chunker(embedder.tokenizer, settings.chunk_tokens, settings.chunk_overlap_tokens)
-        return cls(index, document_embedder(settings, embedder), chunker, max_file_bytes=settings.max_file_bytes,
-                   max_file_seconds=settings.max_file_seconds,
-                   duplicate_similarity=settings.duplicate_similarity if settings.skip_duplicates else None)
+        the embedder of the documents' chunks (`RAGQA_DOCUMENT_EMBEDDING_BACKEND`; `embedder` is the index's,
+        or a function that loads it when a changed file first needs it)."""
+        def load_models() -> tuple[Embedder, Chunker]:
+            index_embedder = embedder() if callable(embedder) else embedder
+            chunker = Chunker(index_embedder.tokenizer, settings.chunk_tokens, settings.chunk_overlap_tokens)
+            return document_embedder(settings, index_embedder), chunker
+
+        return cls(index, None, None, max_file_bytes=settings.max_file_bytes, max_file_seconds=settings.max_file_seconds,
+                   duplicate_similarity=settings.duplicate_similarity if settings.skip_duplicates else None,
+                   load_models=load_models)
+
+    @cached_property
+    def _models(self) -> tuple[Embedder, Chunker]:
+        embedder, chunker = self._load_models()
+        # The chunker runs in the reading thread while the embedder tokenizes batches: a fast
+        # tokenizer must not be used by two threads at once, so the chunker gets its own.
+        return embedder, Chunker(copy.deepcopy(chunker.tokenizer), chunker.max_tokens, chunker.overlap_tokens)
+
+    @property
+    def embedder(self) -> Embedder:
+        return self._models[0]
+
+    @property
+    def chunker(self) -> Chunker:
+        return self._models[1]
 
     def run(self, root: Path, on_file: Callable[[str], None] | None = None,
             on_skip: Callable[[str, str], None] | None = None) -> IngestReport:
@@ -226,6 +248,7 @@ class IngestPipeline:
                 on_file(candidate.source)
         if not changed:
             return
+        self._models  # noqa: B018 - loaded here, before the reading thread and the embedder both need them
         kept = self._kept_copies(manifest, report.unchanged if present is not None else None)
         changed.sort(key=lambda c: c.preference)
         prepared = ((c, self._prepare(c, manifest, skip, kept)) for c in changed)

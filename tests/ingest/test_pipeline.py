@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -109,9 +110,9 @@ def test_vectors_are_reconciled_when_a_run_died_before_saving_them(docs_folder, 
     reopened.close()
 
 
-def _cli(*args, cwd):
+def _cli(*args, cwd, env=None):
     return subprocess.run([sys.executable, "-m", "ingest", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=300)
+                          cwd=cwd, timeout=300, env={**os.environ, **(env or {})})
 
 
 def test_cli_reports_json_then_embeds_nothing_on_a_second_run(docs_folder, tmp_path, request):
@@ -122,6 +123,21 @@ def test_cli_reports_json_then_embeds_nothing_on_a_second_run(docs_folder, tmp_p
     second = _cli(docs_folder, "--index", tmp_path / "cli-index", cwd=root)
     assert second.returncode == 0
     assert "chunks embedded 0" in second.stdout and "already up to date" in second.stdout
+
+
+def test_cli_chunks_larger_than_the_embedder_reads_are_refused_when_a_file_changed(docs_folder, tmp_path, request):
+    """The embedder loads only for a changed file: a chunk size it cannot read is refused then, cleanly."""
+    root, index = request.config.rootpath, tmp_path / "cli-index"
+    assert _cli(docs_folder, "--index", index, cwd=root).returncode == 0
+    too_large = {"RAGQA_CHUNK_TOKENS": "1000"}
+    assert _cli(docs_folder, "--index", index, cwd=root, env=too_large).returncode == 0  # nothing to chunk
+    (docs_folder / "lighthouse.txt").write_text("The lighthouse at Varnholm was painted red in 1990.")
+    refused = _cli(docs_folder, "--index", index, cwd=root, env=too_large)
+    assert refused.returncode == 2 and "RAGQA_CHUNK_TOKENS=1000 exceeds" in refused.stderr, refused.stderr
+    assert "Traceback" not in refused.stderr
+    kept = IndexDirectory.open(index)
+    assert len(kept.store.manifest()) == 3  # nothing indexed was lost
+    kept.close()
 
 
 def test_cli_missing_folder_is_a_clear_error(tmp_path, request):
@@ -163,3 +179,25 @@ def test_a_chunks_int8_vector_does_not_depend_on_the_chunks_ingested_with_it(emb
              "A sourdough loaf needs flour, water, salt and a starter culture. " * 20]
     assert np.array_equal(documents.embed(texts[:1])[0], documents.embed(texts)[0])
     assert (documents.embed(texts[:1])[0] @ embedder.embed(texts[:1])[0]) > 0.95  # close to the query model's vector
+
+
+def test_a_run_over_an_unchanged_folder_loads_no_model(docs_folder, run_ingest, embedder, settings):
+    """`ragqa serve` ingests at every start: over the folder as indexed it must not wait for the embedder."""
+    run_ingest(docs_folder)
+    loads = []
+
+    def load_embedder():
+        loads.append(1)
+        return embedder
+
+    def run():
+        index = IndexDirectory.open_for_writing(run_ingest.index_dir, embedder.name, None)
+        try:
+            return IngestPipeline.from_settings(index, load_embedder, settings).run(docs_folder)
+        finally:
+            index.close()
+
+    assert run().chunks_embedded == 0 and loads == []
+    (docs_folder / "lighthouse.txt").write_text("The lighthouse at Varnholm was painted red in 1990.", encoding="utf-8")
+    report = run()
+    assert report.updated == ["lighthouse.txt"] and report.chunks_embedded >= 1 and loads == [1]
