@@ -6,7 +6,8 @@ word-pieces, and the next chunk starts with the last whole segments worth at mos
 `overlap_tokens`. Paragraphs (blank-line separated) are kept whole where they fit: a chunk already
 a quarter full ends at a paragraph break rather than take only the start of the next paragraph,
 and nothing is repeated across such a break. Every chunk is a slice of the input:
-`text[chunk.start:chunk.end] == chunk.text`.
+`text[chunk.start:chunk.end] == chunk.text`. A paragraph too long for one chunk is cut into chunks
+of about equal size (a 300-piece paragraph into two of ~166 with overlap, not 254 and a scrap of 78).
 """
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ class Chunker:
         i = 0
         while i < len(segments):
             j, total = i, 0
-            while j < len(segments) and total + segments[j].tokens <= self.max_tokens:
+            budget = self._budget(rest[i])
+            while j < len(segments) and total + segments[j].tokens <= (budget if j > i else self.max_tokens):
                 if (j > i and paragraph[j] != paragraph[j - 1] and total + rest[j] > self.max_tokens
                         and total >= self.max_tokens // 4):
                     break  # the next paragraph would not fit whole: end this chunk at the break
@@ -69,6 +71,16 @@ class Chunker:
                 k -= 1
             i = k
         return chunks
+
+    def _budget(self, rest: int) -> int:
+        """Word-pieces for a chunk starting where `rest` of its paragraph is left: a paragraph too long for one
+        chunk is cut into the fewest chunks that hold it (overlap included), of about equal size, so its last
+        sentences are not left as a scrap beside the next paragraph's start."""
+        if rest <= self.max_tokens:
+            return self.max_tokens
+        step = self.max_tokens - self.overlap_tokens
+        pieces = -(-(rest - self.overlap_tokens) // step)  # ceil
+        return min(self.max_tokens, -(-(rest + (pieces - 1) * self.overlap_tokens) // pieces))
 
     def _segments(self, text: str) -> list[_Segment]:
         spans = sentence_spans(text)
