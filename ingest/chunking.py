@@ -54,9 +54,11 @@ class Chunker:
             j, total = i, 0
             budget = self._budget(rest[i])
             while j < len(segments) and total + segments[j].tokens <= (budget if j > i else self.max_tokens):
-                if (j > i and paragraph[j] != paragraph[j - 1] and total + rest[j] > self.max_tokens
-                        and total >= self.max_tokens // 4):
-                    break  # the next paragraph would not fit whole: end this chunk at the break
+                if j > i and paragraph[j] != paragraph[j - 1]:
+                    if total + rest[j] > self.max_tokens and total >= self.max_tokens // 4:
+                        break  # the next paragraph would not fit whole: end this chunk at the break
+                    # A short paragraph (a heading) goes on into this one: the two are cut as one paragraph.
+                    budget = self._budget(total + rest[j])
                 total += segments[j].tokens
                 j += 1
             start, end = segments[i].start, segments[j - 1].end

@@ -66,13 +66,16 @@ def test_paragraphs_that_fit_are_never_split_between_chunks(chunker):
     assert all(after.start >= before.end for before, after in zip(chunks, chunks[1:])), "nothing repeated"
 
 
-def test_a_paragraph_a_little_too_long_is_cut_in_halves_not_into_a_chunk_and_a_scrap(chunker):
+@pytest.mark.parametrize("heading", ["", "# Harbour news\n\n"], ids=["alone", "after-a-heading"])
+def test_a_paragraph_a_little_too_long_is_cut_in_halves_not_into_a_chunk_and_a_scrap(chunker, heading):
     # Its last sentences keep half their paragraph around them instead of a few words of it: a question about
     # them still finds the names and subject the paragraph gave earlier.
     long, short = _paragraph(chunker, "harbour", 1.1), _paragraph(chunker, "orchard", 0.3)
-    text = f"{long}\n\n{short}"
+    text = f"{heading}{long}\n\n{short}"
     chunks = chunker.split(text)
-    parts = [long[c.start:c.end] for c in chunks if c.start < len(long)]  # each chunk's share of the long one
+    first, last = len(heading), len(heading) + len(long)
+    parts = [text[max(c.start, first):min(c.end, last)] for c in chunks if c.start < last]  # shares of the long one
+    assert chunks[0].text.startswith(heading)
     assert len(parts) == 2 and parts[1].endswith(long[long.rindex("The harbour report"):])
     sizes = [_tokens(chunker, part) for part in parts]
     assert min(sizes) >= 0.8 * max(sizes), sizes  # before: 238 word-pieces, then the last 68 beside the next paragraph
