@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from app.answering.enumeration import whole_list
 from core.text import STOPWORDS, words_of
 from index.types import Hit
 
@@ -142,8 +143,9 @@ def _closed(span: Span, text: str) -> Span:
     return Span(span.passage, span.start, end)
 
 
-def answer_span(answer: str, question: str, passages: Sequence[Hit]) -> tuple[str, Span | None]:
-    """The answer as the evidence words it stands for, trimmed of the question's own words.
+def answer_span(answer: str, question: str, passages: Sequence[Hit], several: bool = False) -> tuple[str, Span | None]:
+    """The answer as the evidence words it stands for, trimmed of the question's own words; with `several`
+    (the question asks for a list), widened over every item of the list it stands in.
 
     Returns the answer text and its span in `passages` (None when the evidence does not say it,
     in which case the model's answer is returned as it was). The text is on one line: a span of a
@@ -152,6 +154,8 @@ def answer_span(answer: str, question: str, passages: Sequence[Hit]) -> tuple[st
     if span is None:
         return answer, None
     span = _closed(_one_cell(span, passages[span.passage].text), passages[span.passage].text)
+    if several:
+        span = Span(span.passage, *whole_list(span.start, span.end, passages[span.passage].text))
     text = passages[span.passage].text[span.start:span.end]
     trimmed = trim_to_new_words(text, question)
     if trimmed != text:

@@ -31,7 +31,7 @@ from app.answering.followup import (
 from app.answering.prompt import build_messages, passages_within
 from app.answering.referents import choose
 from app.answering.sentences import joined, sentence, support_of, verified, with_markers
-from app.answering.shape import Style, question_shape
+from app.answering.shape import Style, asks_for_several, question_shape
 from app.generation.base import Generator, TextSink
 from app.generation.queue import GenerationQueue
 from app.schemas import AskResponse, Citation, Quote, Turn
@@ -136,7 +136,7 @@ class Answerer:
         timings["queue"], timings["generation"] = queued.queue_ms, queued.generation_ms
         answer = clean_answer(queued.generation.text)
         said_unknown = model_abstained(answer)
-        answer, span = answer_span(answer, question, passages)
+        answer, span = answer_span(answer, question, passages, several=asks_for_several(question))
         timings["total"] = _ms_since(started)
         abstained = said_unknown or (span is None and self.settings.require_supported_answer)
         record_answer(abstained)

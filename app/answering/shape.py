@@ -48,6 +48,23 @@ _HOW_ACCOUNT = re.compile(
     r"(^|[,;:] )\s*how (did|does|was|were|has|have|had)\b(?! (i|you|we|one)\b)", re.IGNORECASE)
 
 
+# Asks for several things: "Which peoples did they fight?", "What lasting effects did it have?", "Who are some of …",
+# "What other diseases …", "What were the main findings …". Such a question keeps the short shape (wording cannot
+# tell it from a factoid one: bench/RESULTS.md, issue 12), but its answer names every item of the list it is in
+# (`enumeration.whole_list`).
+_PLURAL_HEAD = re.compile(
+    r"^\s*(?:[^,?]*,\s*)?(?:what|which)\s+(?:[a-z\-]+\s+){0,2}?(?P<head>[a-z\-]{3,}s)\b(?<!ss)(?<!is)(?<!us)\s+"
+    r"(?:of \w+(?: \w+)? )?(?:did|do|does|were|are|have|had|has|make|made|can|could|would|will|should|might|may|"
+    r"typically|usually|often|\w+ed)\b", re.IGNORECASE)
+_SEVERAL = re.compile(r"\b(?:who|what|which) (?:are|were) some\b|\bwhat other\b|"
+                      r"\b(?:what|which) (?:are|were) the (?:main|key|major|chief|principal) \w+s\b", re.IGNORECASE)
+
+
+def asks_for_several(question: str) -> bool:
+    """Whether the question asks for several things of a kind (a list), by its wording."""
+    return bool(_SEVERAL.search(question) or _PLURAL_HEAD.search(question))
+
+
 def question_shape(question: str, style: Style = "auto") -> Shape:
     """`short` or `explain`: the style asked for, or with `auto`, the shape the question's wording asks for."""
     if style != "auto":

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.answering.shape import question_shape
+from app.answering.shape import asks_for_several, question_shape
 
 
 @pytest.mark.parametrize("question", [
@@ -50,3 +50,17 @@ def test_questions_that_ask_for_a_name_number_or_instruction_stay_short(question
 def test_an_explicit_style_is_what_the_client_gets():
     assert question_shape("Who built the lighthouse?", "explain") == "explain"
     assert question_shape("Why is the sky blue?", "short") == "short"
+
+
+@pytest.mark.parametrize("question, several", [
+    ("Who are some of the villains the Doctor keeps coming up against?", True),
+    ("Which ethnic communities make up Fresno's West Side?", True),
+    ("What lasting effects did Luther's translation have?", True),
+    ("What other diseases have researchers suggested?", True),
+    ("What were the main findings of the report?", True),
+    ("What was the final score?", False),
+    ("What actress did the translation for the game?", False),
+    ("What status does the service report?", False),
+])
+def test_a_question_for_several_things_is_told_by_its_wording(question, several):
+    assert asks_for_several(question) is several
