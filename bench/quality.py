@@ -262,12 +262,14 @@ def ask_without_own_article(runner: asyncio.Runner, index: IndexDirectory, sourc
     for question in questions:
         by_source[sources[question.title]].append(question)
     outcomes: list[Outcome] = []
+    answerer: Answerer | None = None  # one, over each copy in turn: one generation queue for the run
     with tempfile.TemporaryDirectory(prefix="ragqa-absent-") as tmp, \
             tqdm(total=len(questions), desc="absent", unit="question", file=sys.stderr, disable=None) as bar:
         for n, (source, asked) in enumerate(sorted(by_source.items())):
             copy = index_without(index, source, embedder, Path(tmp) / str(n))
-            outcomes += ask_all(runner, answerer_over(copy, embedder, generator, settings), asked, top_k, bar, dump,
-                                style)
+            answerer = answerer_over(copy, embedder, generator, settings) if answerer is None else \
+                answerer.over(Retriever.from_settings(copy, embedder, settings))
+            outcomes += ask_all(runner, answerer, asked, top_k, bar, dump, style)
             copy.close()
             shutil.rmtree(copy.path)
     return {"questions": len(outcomes), "articles": len(by_source),
