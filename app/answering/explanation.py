@@ -27,7 +27,7 @@ def explanation_evidence(question: str, hits: Sequence[Hit], embedder: Embedder,
     passages repeat sentences: each is kept once); after the first, only those whose cosine similarity
     to the question reaches `min_similarity` (a sentence on another subject adds nothing)."""
     found = select_sentences(question, hits, embedder, len(hits) * 64, question_vector)
-    ranked = [_whole(s, found, hits) for s in found]
+    ranked = [_one_cell(_whole(s, found, hits)) for s in found]
     # A passage may end inside a hard-wrapped sentence; what it holds of that sentence is not one.
     cut_at = {(hit.source, hit.end) for hit in hits}
     usable = [s for s in ranked if _reads_on_its_own(s) and not ((s.source, s.end) in cut_at and not _ends(s.text))]
@@ -69,6 +69,22 @@ def _whole(sentence: Hit, sentences: Sequence[Hit], hits: Sequence[Hit]) -> Hit:
     if rest is None or passage is None or rest.end > passage.end:
         return sentence
     return replace(sentence, text=passage.text[sentence.start - passage.start:rest.end - passage.start], end=rest.end)
+
+
+_CELL = re.compile(r"[^|]+")
+
+
+def _one_cell(sentence: Hit) -> Hit:
+    """A row of a Markdown table ("| `RAGQA_MODEL_PRECISION` | `int8` | Weights of …") narrowed to its longest
+    cell, the one that says something: an explanation quotes prose, not a row's pipes and keys."""
+    if not sentence.text.lstrip().startswith("|"):
+        return sentence
+    cell = max(_CELL.finditer(sentence.text), key=lambda m: len(m.group().strip()), default=None)
+    if cell is None or not cell.group().strip():
+        return sentence
+    start = cell.start() + len(cell.group()) - len(cell.group().lstrip())
+    text = cell.group().strip()
+    return replace(sentence, text=text, start=sentence.start + start, end=sentence.start + start + len(text))
 
 
 _WORD = re.compile(r"\w+")

@@ -43,3 +43,13 @@ def test_code_and_json_are_not_explanations_and_a_sentence_cut_at_an_abbreviatio
         "The railway reached Orlen in 1861 and linked the town to the coast.",
     ]
     assert all(text[s.start:s.end] == s.text for s in chosen)
+
+
+def test_a_table_row_is_quoted_by_its_cell_that_says_something(embedder):
+    text = ("# Settings\n\n| name | default | meaning |\n|---|---|---|\n"
+            "| `ORLEN_LINE` | `coast` | The railway line that links the town of Orlen to the coast, opened in 1861. |\n")
+    hit = Hit(chunk_id=3, source="settings.md", text=text, start=0, end=len(text), score=1, similarity=0.6)
+    chosen = explanation_evidence("Which railway line links Orlen to the coast?", [hit], embedder, 4)
+    assert chosen[0].text == "The railway line that links the town of Orlen to the coast, opened in 1861."
+    assert all(text[s.start:s.end] == s.text for s in chosen)  # still verbatim spans of the document
+    assert not any("|" in s.text for s in chosen)
