@@ -111,17 +111,21 @@ _CLOSERS = {"(": ")", "[": "]", "{": "}"}
 _CELL = re.compile(r"[^|]+")
 
 
-def _one_cell(span: Span, text: str) -> Span:
-    """A span across a table's cell border ("` | `faiss") narrowed to the cell holding most of its words."""
-    said = text[span.start:span.end]
+def main_cell(said: str) -> tuple[int, int] | None:
+    """[start, end) in `said` of the table cell holding most of its words, stripped; None without a cell border."""
     if "|" not in said:
-        return span
+        return None
     cells = [m for m in _CELL.finditer(said) if m.group().strip()]
     if not cells:
-        return span
+        return None
     cell = max(cells, key=lambda m: len(re.findall(r"\w", m.group())))
-    start = span.start + cell.start() + len(cell.group()) - len(cell.group().lstrip())
-    return Span(span.passage, start, span.start + cell.start() + len(cell.group().rstrip()))
+    return cell.start() + len(cell.group()) - len(cell.group().lstrip()), cell.start() + len(cell.group().rstrip())
+
+
+def _one_cell(span: Span, text: str) -> Span:
+    """A span across a table's cell border ("` | `faiss") narrowed to the cell holding most of its words."""
+    cell = main_cell(text[span.start:span.end])
+    return span if cell is None else Span(span.passage, span.start + cell[0], span.start + cell[1])
 
 
 

@@ -16,6 +16,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from app.answering.answer_span import main_cell
 from app.answering.evidence import select_sentences
 from index.embedder import Embedder
 from index.types import Hit
@@ -71,20 +72,14 @@ def _whole(sentence: Hit, sentences: Sequence[Hit], hits: Sequence[Hit]) -> Hit:
     return replace(sentence, text=passage.text[sentence.start - passage.start:rest.end - passage.start], end=rest.end)
 
 
-_CELL = re.compile(r"[^|]+")
-
-
 def _one_cell(sentence: Hit) -> Hit:
-    """A row of a Markdown table ("| `RAGQA_MODEL_PRECISION` | `int8` | Weights of …") narrowed to its longest
-    cell, the one that says something: an explanation quotes prose, not a row's pipes and keys."""
-    if not sentence.text.lstrip().startswith("|"):
+    """A row of a Markdown table ("| `RAGQA_MODEL_PRECISION` | `int8` | Weights of …") narrowed to the cell
+    holding most of its words, the one that says something: an explanation quotes prose, not a row's pipes and keys."""
+    cell = main_cell(sentence.text) if sentence.text.lstrip().startswith("|") else None
+    if cell is None:
         return sentence
-    cell = max(_CELL.finditer(sentence.text), key=lambda m: len(m.group().strip()), default=None)
-    if cell is None or not cell.group().strip():
-        return sentence
-    start = cell.start() + len(cell.group()) - len(cell.group().lstrip())
-    text = cell.group().strip()
-    return replace(sentence, text=text, start=sentence.start + start, end=sentence.start + start + len(text))
+    start, end = cell
+    return replace(sentence, text=sentence.text[start:end], start=sentence.start + start, end=sentence.start + end)
 
 
 _WORD = re.compile(r"\w+")
