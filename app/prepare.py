@@ -44,7 +44,8 @@ def save_prompt_prefix(settings: Settings, weights_dir: Path) -> str:
     if saved_prefix_ids(path) == list(prompts[0][:common_start(*prompts)]):
         return "current"
     path.unlink(missing_ok=True)  # a stale prefix is not loaded while the new one is learnt
-    generator = load_local_generator(settings.model, settings.cache_dir, settings.torch_threads, settings.model_precision)
+    generator = load_local_generator(settings.model, settings.cache_dir, settings.torch_threads, settings.model_precision,
+                                     settings.int8_kernel)
     return "saved" if generator.save_prefix(samples) else "not saved (read-only model directory)"
 
 

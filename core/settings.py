@@ -125,6 +125,11 @@ class Settings(BaseSettings):
         description="Weights of the generator's linear layers: `int8` (int8 weights and per-token int8 activations, "
         "about 3-6x faster on a CPU at the same answer quality; made once into the cache) or `float32`.",
     )
+    int8_kernel: Literal["auto", "int_mm", "fbgemm"] = Field(
+        "auto",
+        description="The int8 product of the generator's layers: `int_mm` (fastest with VNNI / AMX instructions), "
+        "`fbgemm` (x86 without them: 25-60x faster there), or `auto`, the faster of the two timed at load.",
+    )
     max_new_tokens: int = Field(48, ge=1, le=2048)
     max_context_chars: int = Field(6000, ge=200, description="Passages beyond this many characters are left out of the prompt.")
     history_max_turns: int = Field(

@@ -16,7 +16,7 @@ class TransformersGenerator:
     """
 
     def __init__(self, model_dir: Path | None, name: str, threads: int = 0, reuse_prefix: bool = True,
-                 precision: str = "float32", cache_dir: Path | None = None) -> None:
+                 precision: str = "float32", cache_dir: Path | None = None, int8_kernel: str = "auto") -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
@@ -36,7 +36,7 @@ class TransformersGenerator:
                 raise ValueError("int8 weights need a cache directory")
             from app.generation.model_files import int8_directory
 
-            self.model, self.tokenizer = load_int8_model(str(model_dir or name), cache_dir)
+            self.model, self.tokenizer = load_int8_model(str(model_dir or name), cache_dir, int8_kernel)
             weights_dir = int8_directory(str(model_dir or name), cache_dir)
         else:
             weights_dir = Path(model_dir)

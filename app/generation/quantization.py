@@ -1,8 +1,8 @@
 """Int8 weights for the generator on a CPU: its linear layers as int8 matrix products, cached on disk.
 
 Each `nn.Linear` becomes an `Int8Linear`: weights int8 with one scale per output channel, and each
-input row (token) quantized to int8 with its own scale just before an exact integer product
-(`torch._int_mm`, oneDNN's VNNI kernels here). On these 2 cores that makes prefill and decoding
+input row (token) quantized to int8 with its own scale just before an integer product (the kernel this
+CPU runs fastest: `app/generation/int8_kernels.py`). On a CPU with VNNI that makes prefill and decoding
 several times faster than float32 at the same answer quality (bench/RESULTS.md). A scale per
 token, rather than one per batch, keeps the few tokens with huge activations (Qwen2.5's MLP inputs
 reach 2,900x their mean) from rounding every other token to nothing, and makes a row's product
@@ -25,6 +25,7 @@ from pathlib import Path
 
 import torch
 
+from app.generation.int8_kernels import KernelSetting, chosen_kernel, fbgemm_pack, fbgemm_product, int_mm_product
 from app.generation.model_files import SCHEME, int8_directory
 
 log = logging.getLogger(__name__)
@@ -51,11 +52,17 @@ class Int8Linear(torch.nn.Module):
             layer.bias.copy_(linear.bias.detach().float())
         return layer
 
+    packed = None  # FBGEMM's packed weights, once `pack_for_fbgemm` has run; else `torch._int_mm`
+
+    def pack_for_fbgemm(self) -> None:
+        self.packed = fbgemm_pack(self.weight_int8, self.weight_scale)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rows = x.reshape(-1, self.in_features).float()
-        scale = rows.abs().amax(dim=1, keepdim=True).clamp_min(1e-8) / 127.0  # one scale per token
-        quantized = torch.round(rows / scale).clamp(-127, 127).to(torch.int8)
-        out = torch._int_mm(quantized, self.weight_int8.t()).float() * scale * self.weight_scale
+        if self.packed is not None:
+            out = fbgemm_product(rows, self.packed)
+        else:
+            out = int_mm_product(rows, self.weight_int8, self.weight_scale)
         if self.bias is not None:
             out = out + self.bias
         return out.reshape(*x.shape[:-1], self.out_features).to(x.dtype)
@@ -108,9 +115,19 @@ def _replace(model, name: str, module: torch.nn.Module) -> None:
     setattr(model.get_submodule(parent) if parent else model, child, module)
 
 
-def load_int8_model(model: str, cache_dir: Path):
+def load_int8_model(model: str, cache_dir: Path, kernel: KernelSetting = "auto"):
     """(causal LM with int8 linear layers, its tokenizer) for `RAGQA_MODEL`: memory-mapped from the cache,
-    or made once in memory from the GGUF file or model directory and cached (no float32 copy on disk)."""
+    or made once in memory from the GGUF file or model directory and cached (no float32 copy on disk);
+    its layers set up for `kernel` (`RAGQA_INT8_KERNEL`)."""
+    loaded, tokenizer = _load_int8_model(model, cache_dir)
+    if chosen_kernel(kernel) == "fbgemm":
+        for layer in loaded.modules():
+            if isinstance(layer, Int8Linear):
+                layer.pack_for_fbgemm()
+    return loaded, tokenizer
+
+
+def _load_int8_model(model: str, cache_dir: Path):
     from transformers import AutoTokenizer
 
     cached = int8_directory(model, cache_dir)

@@ -2,8 +2,10 @@
 rebuilt when damaged."""
 from __future__ import annotations
 
+import pytest
 import torch
 
+from app.generation.int8_kernels import chosen_kernel, fastest_kernel
 from app.generation.model_files import PROFILES, Profile, int8_directory, profile_file
 from app.generation.quantization import Float16Embedding, Int8Linear, load_int8_model
 
@@ -68,10 +70,14 @@ def test_a_cache_that_cannot_be_written_still_serves(tmp_path):
     assert _quantized_linears(model) > 0
 
 
-def test_each_token_is_quantized_on_its_own():
-    """A row's output does not depend on the other rows it is computed with (per-token scales, exact integer sums)."""
+@pytest.mark.parametrize("kernel", ["int_mm", "fbgemm"])
+def test_each_token_is_quantized_on_its_own(kernel):
+    """A row's output does not depend on the other rows it is computed with (per-token scales, exact integer sums),
+    whichever integer product the CPU runs."""
     torch.manual_seed(0)
     layer = Int8Linear.from_linear(torch.nn.Linear(64, 32))
+    if kernel == "fbgemm":
+        layer.pack_for_fbgemm()
     row = torch.randn(1, 64)
     loud = torch.randn(5, 64) * 1000  # rows whose scale would swamp `row` if the batch shared one
     assert torch.equal(layer(torch.cat([row, loud]))[:1], layer(row))
@@ -85,3 +91,42 @@ def test_the_float16_embedding_table_looks_up_float32_rows():
     ids = torch.tensor([[3, 7]])
     assert half(ids).dtype == torch.float32
     assert torch.allclose(half(ids), table(ids), rtol=1e-3, atol=1e-4)
+
+
+def test_the_int8_kernel_is_the_one_asked_for_or_the_faster_one_here(tmp_path, generator):
+    assert chosen_kernel("int_mm") == "int_mm" and chosen_kernel("fbgemm") == "fbgemm"
+    assert chosen_kernel("auto") == fastest_kernel()
+    packed = [m.packed is not None for m in generator.model.modules() if isinstance(m, Int8Linear)]
+    assert all(packed) if fastest_kernel() == "fbgemm" else not any(packed)  # the session's model runs the fast one
+
+
+def test_both_int8_kernels_compute_what_the_int8_weights_say(generator, settings):
+    """The small model's next-token scores for a prompt, with FBGEMM's product and with `torch._int_mm`, against the
+    same int8 weights multiplied in float: both close as distributions of the next token."""
+    model, tokenizer = load_int8_model("smollm2-135m", settings.cache_dir, "int_mm")
+    prompt = tokenizer("The Varnholm lighthouse stands 41 metres tall on the northern cliff. How tall is the "
+                       "Varnholm lighthouse? It is", return_tensors="pt")["input_ids"]
+    linears = [m for m in model.modules() if isinstance(m, Int8Linear)]
+    with torch.inference_mode():
+        by_int_mm = model(input_ids=prompt).logits[0, -1]
+        for layer in linears:
+            layer.pack_for_fbgemm()
+        by_fbgemm = model(input_ids=prompt).logits[0, -1]
+        for layer in linears:  # the weights in float: the product both kernels approximate
+            layer.packed = None
+            layer.weight_int8, layer.weight_scale = layer.weight_int8.float() * layer.weight_scale[:, None], None
+        original = Int8Linear.forward
+        try:
+            Int8Linear.forward = lambda self, x: torch.nn.functional.linear(x, self.weight_int8, self.bias)
+            exact = model(input_ids=prompt).logits[0, -1]
+        finally:
+            Int8Linear.forward = original
+    # Rounding each token's activations moves this small model's next-token distribution by ~0.1 either way (0.11
+    # and 0.14 measured); a kernel that mis-scales or overflows moves it to another distribution altogether (~1).
+    assert _distance(by_int_mm, exact) < 0.25
+    assert _distance(by_fbgemm, exact) < 0.25
+
+
+def _distance(scores: torch.Tensor, exact: torch.Tensor) -> float:
+    """Total variation distance between the next-token distributions: 0 alike, 1 disjoint."""
+    return float((scores.softmax(-1) - exact.softmax(-1)).abs().sum() / 2)
