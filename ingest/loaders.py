@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,12 @@ _BLOCK_HTML_TAGS = ("p", "div", "section", "article", "li", "tr", "pre", "blockq
                     "footer", "nav", "main", "aside", "figure", "figcaption", "hr")
 
 
+# Blocks that are paragraphs of their own: every other block is one line, and the lines of a paragraph are read as
+# one text when quoting (a hard-wrapped sentence), so a heading or a code block would join the sentence after it.
+_PARAGRAPH_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "pre"})
+_PARAGRAPH_END = "\ue000"  # a private-use character that marks where such a block starts and ends, while lines are cleaned
+
+
 def load_html(data: bytes) -> LoadedText:
     """.html/.htm: visible text only, one line per block element; scripts and styles dropped."""
     from bs4 import BeautifulSoup
@@ -69,6 +76,7 @@ def load_html(data: bytes) -> LoadedText:
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     lines = (" ".join(line.split()) for line in "".join(_visible_text(soup)).splitlines())
     text = "\n".join(line for line in lines if line)
+    text = re.sub(r"\n*" + _PARAGRAPH_END + r"\n*", "\n\n", text).strip()  # headings and code: paragraphs of their own
     if not text:
         raise UnreadableFile("no visible text in the HTML")
     return LoadedText(text, {"title": title} if title else {})
@@ -88,16 +96,25 @@ def _visible_text(root) -> list[str]:
         node = stack.pop()
         if node is None:  # the end of a block element
             pieces.append("\n")
+        elif node is _PARAGRAPH_END:  # a blank line follows: a heading or code never runs into the sentence after it
+            pieces.append(f"\n{_PARAGRAPH_END}\n")
         elif isinstance(node, Tag):
-            if node.name in _DROPPED_HTML_TAGS or _is_site_chrome(node):
+            if node.name in _DROPPED_HTML_TAGS or _is_site_chrome(node) or _is_permalink(node):
                 continue
             if node.name in _BLOCK_HTML_TAGS:
-                pieces.append("\n")
-                stack.append(None)
+                pieces.append(f"\n{_PARAGRAPH_END}\n" if node.name in _PARAGRAPH_TAGS else "\n")
+                stack.append(_PARAGRAPH_END if node.name in _PARAGRAPH_TAGS else None)
             stack.extend(reversed(node.contents))
         elif type(node) in (NavigableString, CData):  # not comments, doctypes or processing instructions
             pieces.append(str(node))
     return pieces
+
+
+def _is_permalink(tag) -> bool:
+    """A heading's permalink mark, such as Sphinx's and MkDocs' `<a class="headerlink" href="#…">¶</a>`: a link
+    within the page whose text is a symbol only, which would otherwise end the heading's text ("Introduction¶")."""
+    return (tag.name == "a" and str(tag.get("href") or "").startswith("#")
+            and not any(c.isalnum() for c in tag.get_text()))
 
 
 def _is_site_chrome(tag) -> bool:

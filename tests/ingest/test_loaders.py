@@ -31,7 +31,7 @@ def test_html_keeps_visible_text_and_drops_scripts_and_styles():
             b"<script>var secret = 1;</script><h1>Install</h1><p>Run <b>make</b> run.</p>"
             b"<noscript>enable js</noscript><ul><li>one</li><li>two</li></ul></body></html>")
     loaded = load_html(html)
-    assert loaded.text.splitlines() == ["Install", "Run make run.", "one", "two"]
+    assert loaded.text.splitlines() == ["Install", "", "Run make run.", "one", "two"]  # a heading: its own paragraph
     assert "secret" not in loaded.text and "color" not in loaded.text and "enable js" not in loaded.text
     assert loaded.metadata["title"] == "Guide"
 
@@ -41,7 +41,13 @@ def test_html_drops_the_sites_navigation_and_footer_but_keeps_the_page():
             b"<header><h1>Release notes</h1></header><div role='main'><p>Version 2 reads PDF files.</p></div>"
             b"<div role='search'>Quick search</div><div class='footer'>Copyright 2026</div>"
             b"<footer>Made with a generator</footer></body></html>")
-    assert load_html(html).text.splitlines() == ["Release notes", "Version 2 reads PDF files."]
+    assert load_html(html).text.splitlines() == ["Release notes", "", "Version 2 reads PDF files."]
+
+
+def test_html_drops_the_permalink_marks_of_headings_but_keeps_links_with_words():
+    html = (b"<html><body><h2>Creating Virtual Environments<a class='headerlink' href='#creating'>\xc2\xb6</a></h2>"
+            b"<p>See <a href='#venv'>the venv module</a> and <a href='#fn1'>[1]</a>.</p></body></html>")
+    assert load_html(html).text.splitlines() == ["Creating Virtual Environments", "", "See the venv module and [1]."]
 
 
 def test_html_without_visible_text_is_refused():
