@@ -18,6 +18,7 @@ import numpy as np
 
 from app.answering.answer_span import main_cell
 from app.answering.evidence import select_sentences
+from core.text import sentence_spans, words_of
 from index.embedder import Embedder
 from index.types import Hit
 
@@ -32,19 +33,23 @@ def explanation_evidence(question: str, hits: Sequence[Hit], embedder: Embedder,
     # A passage may end inside a hard-wrapped sentence; what it holds of that sentence is not one.
     cut_at = {(hit.source, hit.end) for hit in hits}
     usable = [s for s in ranked if _reads_on_its_own(s) and not ((s.source, s.end) in cut_at and not _ends(s.text))]
-    distinct: dict[tuple[str, int, int], Hit] = {}
+    distinct: dict[str, Hit] = {}  # by wording: a page that repeats a sentence (or a traceback line) says it once
     for sentence in usable:
         if distinct and sentence.similarity < min_similarity:
             break  # ranked: the rest are further still
-        distinct.setdefault((sentence.source, sentence.start, sentence.end), sentence)
+        distinct.setdefault(_wording(sentence), sentence)
         if len(distinct) == 1 and count > 1:
             # A document explains in consecutive sentences: the one after the closest usually goes on with it.
             following = next_sentence(sentence, usable)
             if following is not None and following.similarity >= NEIGHBOUR_MIN_SIMILARITY:
-                distinct.setdefault((following.source, following.start, following.end), following)
+                distinct.setdefault(_wording(following), following)
         if len(distinct) >= count:
             break
     return list(distinct.values())
+
+
+def _wording(sentence: Hit) -> str:
+    return " ".join(words_of(sentence.text))
 
 
 # The sentence after the closest one joins an explanation unless it is plainly about something else.
@@ -58,18 +63,29 @@ def next_sentence(sentence: Hit, sentences: Sequence[Hit]) -> Hit | None:
 
 
 _GAP = 3  # characters between two sentences of a paragraph: a space, or a line break (two between paragraphs)
+LEAD_IN_CHARS = 300  # the most of what a sentence ending with ":" leads into that joins it
 
 
 def _whole(sentence: Hit, sentences: Sequence[Hit], hits: Sequence[Hit]) -> Hit:
-    """A sentence that the splitter cut at an abbreviation ("… circles, i.e.") joined with the rest of it, as
-    one verbatim span of its passage; any other sentence as it is."""
-    if not _CUT_AT_ABBREVIATION.search(sentence.text):
+    """A sentence that the splitter cut at an abbreviation ("… circles, i.e.") joined with the rest of it, and one
+    that leads into what follows it ("… run the venv module with the directory path:") joined with that (the command,
+    the example, the list: up to `LEAD_IN_CHARS`), as one verbatim span of its passage; any other sentence as it is."""
+    cut = _CUT_AT_ABBREVIATION.search(sentence.text)
+    if not (cut or sentence.text.rstrip().endswith(":")):
         return sentence
-    rest = next_sentence(sentence, sentences)
     passage = next((h for h in hits if h.chunk_id == sentence.chunk_id), None)
-    if rest is None or passage is None or rest.end > passage.end:
+    if passage is None:
         return sentence
-    return replace(sentence, text=passage.text[sentence.start - passage.start:rest.end - passage.start], end=rest.end)
+    if cut:
+        rest = next_sentence(sentence, sentences)
+        end = rest.end if rest is not None else None
+    else:  # what it leads into, however short ("deactivate"): the segment that follows it in the passage
+        offset = sentence.end - passage.start
+        end = next((passage.start + b for a, b in sentence_spans(passage.text, join_wrapped_lines=True)
+                    if 0 <= a - offset <= _GAP and b - a <= LEAD_IN_CHARS), None)
+    if end is None or end > passage.end:
+        return sentence
+    return replace(sentence, text=passage.text[sentence.start - passage.start:end - passage.start], end=end)
 
 
 def _one_cell(sentence: Hit) -> Hit:

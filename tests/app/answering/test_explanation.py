@@ -53,3 +53,29 @@ def test_a_table_row_is_quoted_by_its_cell_that_says_something(embedder):
     assert chosen[0].text == "The railway line that links the town of Orlen to the coast, opened in 1861."
     assert all(text[s.start:s.end] == s.text for s in chosen)  # still verbatim spans of the document
     assert not any("|" in s.text for s in chosen)
+
+
+def test_a_sentence_that_leads_into_a_command_brings_the_command(embedder):
+    text = ("Creating Virtual Environments\n\n"
+            "To create a virtual environment, run the venv module as a script with the directory path:\n\n"
+            "python3 -m venv tutorial-env\n\n"
+            "To deactivate a virtual environment, type:\n\n"
+            "deactivate\n\n"
+            "This will create the tutorial-env directory if it does not exist.")
+    hit = Hit(chunk_id=4, source="venv.html", text=text, start=0, end=len(text), score=1, similarity=0.6)
+    chosen = explanation_evidence("How do I create a virtual environment?", [hit], embedder, 4)
+    said = [" ".join(s.text.split()) for s in chosen]
+    assert ("To create a virtual environment, run the venv module as a script with the directory path: "
+            "python3 -m venv tutorial-env") in said
+    assert "To deactivate a virtual environment, type: deactivate" in said  # however short the command
+    assert all(text[s.start:s.end] == s.text for s in chosen)
+
+
+def test_a_sentence_the_page_repeats_is_said_once(embedder):
+    text = ("Consult the installation guide for complete documentation of the railway timetable.\n\n"
+            "The timetable of the Orlen railway is printed every spring.\n\n"
+            "Consult the installation guide for complete documentation of the railway timetable.")
+    hit = Hit(chunk_id=5, source="guide.html", text=text, start=0, end=len(text), score=1, similarity=0.6)
+    chosen = explanation_evidence("Where is the railway timetable documented?", [hit], embedder, 4)
+    assert len(chosen) == 2
+    assert len({s.text for s in chosen}) == 2
