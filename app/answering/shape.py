@@ -2,10 +2,10 @@
 
 `auto` decides from the question's wording alone, and only on clear cues: a question that opens
 with "why", "describe", "explain", "compare" …, asks how something happened or works ("How did …",
-"How does …"), for a difference, a meaning, a purpose ("built for?") or a reason ("what made …"), asks
-two things at once, or asks what a bare term is. Everything else keeps the short answer, which is
-what a name, number or date question wants (and what the factoid benchmark scores). "How is X
-funded?" and list questions ("Which groups …") stay short: by wording they cannot be told from
+"How does …") or how to do something ("How do I …"), for a difference, a meaning, a purpose ("built
+for?") or a reason ("what made …"), asks two things at once, or asks what a bare term is. Everything
+else keeps the short answer, which is what a name, number or date question wants (and what the factoid
+benchmark scores). "How is X funded?" and list questions ("Which groups …") stay short: by wording they cannot be told from
 factoid ones, and sending them to the explain shape cost more factoid F1 than the benchmark's floor
 allows (bench/RESULTS.md, issue 12); `style: explain` asks for an explanation of anything.
 """
@@ -46,6 +46,9 @@ _NOT_A_TERM = frozenset("the this that these those it there one another some usu
 # phrased so were answered well short (bench/RESULTS.md, issue 12); nor a how-to the reader asks ("How do I …").
 _HOW_ACCOUNT = re.compile(
     r"(^|[,;:] )\s*how (did|does|was|were|has|have|had)\b(?! (i|you|we|one)\b)", re.IGNORECASE)
+# A how-to the reader asks for themselves: "How do I create a virtual environment?", "How can we ...", "How to ...":
+# the steps or the command, which a phrase cannot hold. ("How can you protest ...?" is generic, and stays short.)
+_HOW_TO = re.compile(r"^\s*(how (do|can|should|would|could|must) (i|we)\b|how to\b)", re.IGNORECASE)
 
 
 # Asks for several things: "Which peoples did they fight?", "What lasting effects did it have?", "Who are some of …",
@@ -70,7 +73,8 @@ def question_shape(question: str, style: Style = "auto") -> Shape:
     if style != "auto":
         return style
     q = question.strip()
-    if _EXPLAIN_OPENING.search(q) or _EXPLAIN_WORDS.search(q) or _TWO_QUESTIONS.search(q) or _HOW_ACCOUNT.search(q):
+    if (_EXPLAIN_OPENING.search(q) or _EXPLAIN_WORDS.search(q) or _TWO_QUESTIONS.search(q) or _HOW_ACCOUNT.search(q)
+            or _HOW_TO.search(q)):
         return "explain"
     term = _TERM_QUESTION.match(q)
     if term and term.group("term").split()[0].lower() not in _NOT_A_TERM:
