@@ -40,8 +40,9 @@ def int_mm_product(rows: torch.Tensor, weight_int8: torch.Tensor, weight_scale: 
 
 def fbgemm_pack(weight_int8: torch.Tensor, weight_scale: torch.Tensor):
     """The weights as FBGEMM's packed int8 matrix, at 7 bits (see the module's docstring)."""
-    weight7 = torch.round(weight_int8.float() / 2).clamp(-63, 63).to(torch.int8)
-    weight7 = torch.nn.functional.pad(weight7, (0, 2))  # zero weights for the two range columns
+    weight7 = torch.zeros(weight_int8.shape[0], weight_int8.shape[1] + 2, dtype=torch.int8)  # 2 range columns of 0
+    halved = weight_int8.to(torch.int16).add_(1).bitwise_right_shift_(1).clamp_(-63, 63)  # w / 2, rounded: integers only
+    weight7[:, :-2] = halved
     zero_points = torch.zeros(weight_int8.shape[0], dtype=torch.long)
     with warnings.catch_warnings():  # quantized tensors are deprecated, not gone, in the pinned torch 2.13
         warnings.simplefilter("ignore", UserWarning)
