@@ -11,6 +11,14 @@ TOWN = ("The railway reached Orlen in 1861 and linked the town to the coast. "
         "Orlen is known for its red pottery.")
 
 
+def _explained(question: str, text: str, embedder) -> list[Hit]:
+    """The explanation's sentences from one passage holding `text`, each checked to be a verbatim span of it."""
+    hit = Hit(chunk_id=2, source="notes.md", text=text, start=0, end=len(text), score=1, similarity=0.6)
+    chosen = explanation_evidence(question, [hit], embedder, 4)
+    assert all(text[s.start:s.end] == s.text for s in chosen)  # still verbatim spans of the document
+    return chosen
+
+
 def _town() -> Hit:
     return Hit(chunk_id=1, source="orlen.txt", text=TOWN, start=0, end=len(TOWN), score=1, similarity=0.6)
 
@@ -35,23 +43,19 @@ def test_code_and_json_are_not_explanations_and_a_sentence_cut_at_an_abbreviatio
             "Add a constraint on the package that the railway timetable depends on (e.g. "
             "a pinned version of the timetable package).\n\n"
             "The railway reached Orlen in 1861 and linked the town to the coast.")
-    hit = Hit(chunk_id=2, source="notes.md", text=text, start=0, end=len(text), score=1, similarity=0.6)
-    chosen = explanation_evidence("Which constraint should be added for the railway timetable?", [hit], embedder, 4)
+    chosen = _explained("Which constraint should be added for the railway timetable?", text, embedder)
     assert [s.text for s in chosen] == [
         "Add a constraint on the package that the railway timetable depends on (e.g. a pinned version of the timetable "
         "package).",
         "The railway reached Orlen in 1861 and linked the town to the coast.",
     ]
-    assert all(text[s.start:s.end] == s.text for s in chosen)
 
 
 def test_a_table_row_is_quoted_by_its_cell_that_says_something(embedder):
     text = ("# Settings\n\n| name | default | meaning |\n|---|---|---|\n"
             "| `ORLEN_LINE` | `coast` | The railway line that links the town of Orlen to the coast, opened in 1861. |\n")
-    hit = Hit(chunk_id=3, source="settings.md", text=text, start=0, end=len(text), score=1, similarity=0.6)
-    chosen = explanation_evidence("Which railway line links Orlen to the coast?", [hit], embedder, 4)
+    chosen = _explained("Which railway line links Orlen to the coast?", text, embedder)
     assert chosen[0].text == "The railway line that links the town of Orlen to the coast, opened in 1861."
-    assert all(text[s.start:s.end] == s.text for s in chosen)  # still verbatim spans of the document
     assert not any("|" in s.text for s in chosen)
 
 
@@ -62,20 +66,16 @@ def test_a_sentence_that_leads_into_a_command_brings_the_command(embedder):
             "To deactivate a virtual environment, type:\n\n"
             "deactivate\n\n"
             "This will create the tutorial-env directory if it does not exist.")
-    hit = Hit(chunk_id=4, source="venv.html", text=text, start=0, end=len(text), score=1, similarity=0.6)
-    chosen = explanation_evidence("How do I create a virtual environment?", [hit], embedder, 4)
-    said = [" ".join(s.text.split()) for s in chosen]
+    said = [" ".join(s.text.split()) for s in _explained("How do I create a virtual environment?", text, embedder)]
     assert ("To create a virtual environment, run the venv module as a script with the directory path: "
             "python3 -m venv tutorial-env") in said
     assert "To deactivate a virtual environment, type: deactivate" in said  # however short the command
-    assert all(text[s.start:s.end] == s.text for s in chosen)
 
 
 def test_a_sentence_the_page_repeats_is_said_once(embedder):
     text = ("Consult the installation guide for complete documentation of the railway timetable.\n\n"
             "The timetable of the Orlen railway is printed every spring.\n\n"
             "Consult the installation guide for complete documentation of the railway timetable.")
-    hit = Hit(chunk_id=5, source="guide.html", text=text, start=0, end=len(text), score=1, similarity=0.6)
-    chosen = explanation_evidence("Where is the railway timetable documented?", [hit], embedder, 4)
+    chosen = _explained("Where is the railway timetable documented?", text, embedder)
     assert len(chosen) == 2
     assert len({s.text for s in chosen}) == 2
