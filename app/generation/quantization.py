@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import shutil
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -122,9 +123,11 @@ def load_int8_model(model: str, cache_dir: Path, kernel: KernelSetting = "auto")
     its layers set up for `kernel` (`RAGQA_INT8_KERNEL`)."""
     loaded, tokenizer = _load_int8_model(model, cache_dir)
     if chosen_kernel(kernel) == "fbgemm":
+        started = time.perf_counter()
         layers = [layer for layer in loaded.modules() if isinstance(layer, Int8Linear)]
         with ThreadPoolExecutor(max(1, torch.get_num_threads())) as pool:  # packing releases the GIL
             list(pool.map(Int8Linear.pack_for_fbgemm, layers))
+        log.info("int8 weights packed for FBGEMM in %.1f s", time.perf_counter() - started)
     return loaded, tokenizer
 
 
