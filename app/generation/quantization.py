@@ -21,8 +21,8 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
@@ -125,10 +125,21 @@ def load_int8_model(model: str, cache_dir: Path, kernel: KernelSetting = "auto")
     if chosen_kernel(kernel) == "fbgemm":
         started = time.perf_counter()
         layers = [layer for layer in loaded.modules() if isinstance(layer, Int8Linear)]
-        with ThreadPoolExecutor(max(1, torch.get_num_threads())) as pool:  # packing releases the GIL
-            list(pool.map(Int8Linear.pack_for_fbgemm, layers))
+        # Packing releases the GIL: one daemon thread per torch thread. Daemon, so a SIGTERM during a start is not held
+        # up until every layer is packed (a pool's workers are joined at exit).
+        count = max(1, torch.get_num_threads())
+        workers = [threading.Thread(target=_pack_all, args=(layers[i::count],), daemon=True) for i in range(count)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
         log.info("int8 weights packed for FBGEMM in %.1f s", time.perf_counter() - started)
     return loaded, tokenizer
+
+
+def _pack_all(layers: list) -> None:
+    for layer in layers:
+        layer.pack_for_fbgemm()
 
 
 def _load_int8_model(model: str, cache_dir: Path):
