@@ -35,10 +35,12 @@ _EXPLAIN_WORDS = re.compile(
 _TWO_QUESTIONS = re.compile(
     r"\band (why|how|what|where|who|when|which) (is|are|was|were|do|does|did|can|could|has|have|happened)\b"
     r"|, and (is|are|was|were|does|do|did) ", re.IGNORECASE)
-# "What is X?" for a bare term: "What is mode collapse?", "What are 'reserved matters' under Scottish devolution?"
+# "What is X?" for a bare term: "What is mode collapse?", "What are 'reserved matters' under Scottish devolution?",
+# "What was ARTS, the service ABC started in 1982?" (the term, then what it is said to be)
 _TERM_QUESTION = re.compile(
     r"^\s*what (is|are|was|were) (an? )?(?P<term>['\"‘“][^'\"’”]+['\"’”]|[\w\-]+( [\w\-]+)?)"
-    r"(,| (in|under) [A-Za-z\-']+( [A-Za-z\-']+){0,3})?( (actually|really|exactly))?( about)?\s*\?*\s*$", re.IGNORECASE)
+    r"(,| (in|under) [A-Za-z\-']+( [A-Za-z\-']+){0,3}|, (the|an?|one of) [^?]+)?( (actually|really|exactly))?( about)?"
+    r"\s*\?*\s*$", re.IGNORECASE)
 _NOT_A_TERM = frozenset("the this that these those it there one another some usually".split())
 # "How did X come to …", "How was authority split …", "How has the work changed …", "How does pip resolve …": an
 # account of how something happened or works. Not an amount ("how many" takes no auxiliary), not a state ("How

@@ -27,6 +27,7 @@ from app.answering.shape import asks_for_several, question_shape
     "How do I delete a document?",
     "How can I create a virtual environment?",
     "How to rebuild the index?",
+    "What was VARN, the radio service the town started in 1982?",
 ])
 def test_questions_that_ask_for_an_account_get_an_explanation(question):
     assert question_shape(question) == "explain"
@@ -45,6 +46,7 @@ def test_questions_that_ask_for_an_account_get_an_explanation(question):
     "How long did the war last?",
     "How old was the engineer when the lighthouse was finished?",
     "What company built the mill?",
+    "What is the newer, more widely accepted theory of the lamp's failure?",
 ])
 def test_questions_that_ask_for_a_name_or_number_stay_short(question):
     assert question_shape(question) == "short"
