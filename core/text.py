@@ -41,7 +41,7 @@ def sentence_spans(text: str, join_wrapped_lines: bool = False) -> list[tuple[in
     `join_wrapped_lines` a sentence hard-wrapped over several lines stays whole (for quoting).
     """
     if join_wrapped_lines:
-        cuts = sorted([m.span() for m in _PROSE_BOUNDARY.finditer(text)]
+        cuts = sorted([m.span() for m in _PROSE_BOUNDARY.finditer(text) if not _continues(text, *m.span())]
                       + [m.span(1) for m in _STRUCTURE_LINE_END.finditer(text)])
     else:
         cuts = [m.span() for m in _BOUNDARY.finditer(text)]
@@ -53,6 +53,22 @@ def sentence_spans(text: str, join_wrapped_lines: bool = False) -> list[tuple[in
         cursor = end
     spans.append(trim_span(text, cursor, len(text)))
     return [(s, e) for s, e in spans if e > s]
+
+
+# Where a full stop ends a word, not a sentence: an abbreviation ("St. Johns River", "Dr. Who", "e.g. Python", "Fig. 3")
+# or an initial ("John F. Kennedy", "the U.S. Army").
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:St|Mt|Ft|Mr|Mrs|Ms|Dr|Prof|Sr|Jr|Gen|Gov|Sen|Rep|Col|Capt|Lt|Sgt|Rev|Hon|Inc|Ltd|Corp|Co|Bros|No|Nos|"
+    r"Vol|vol|pp|ca|approx|vs|cf|al|Fig|fig|Eq|eq|Jan|Feb|Apr|Aug|Sep|Sept|Oct|Nov|Dec|e\.g|i\.e)|(?<![\w'’])[A-Z])\.$")
+
+
+def _continues(text: str, start: int, end: int) -> bool:
+    """Whether the sentence goes on past the full stop of this boundary: the stop ends an abbreviation or an
+    initial, or the next word is in lower case ("the U.S. city of Fresno"). Line breaks still end sentences."""
+    if "\n" in text[start:end] or text[start - 1:start] != ".":
+        return False
+    following = text[end:end + 1]
+    return following.islower() or bool(_ABBREVIATION.search(text, max(0, start - 8), start))
 
 
 def trim_span(text: str, start: int, end: int) -> tuple[int, int]:

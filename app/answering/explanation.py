@@ -29,7 +29,7 @@ def explanation_evidence(question: str, hits: Sequence[Hit], embedder: Embedder,
     passages repeat sentences: each is kept once); after the first, only those whose cosine similarity
     to the question reaches `min_similarity` (a sentence on another subject adds nothing)."""
     found = select_sentences(question, hits, embedder, len(hits) * 64, question_vector)
-    ranked = [_one_cell(_whole(s, found, hits)) for s in found]
+    ranked = [_one_cell(_whole(s, hits)) for s in found]
     # A passage may end inside a hard-wrapped sentence; what it holds of that sentence is not one.
     cut_at = {(hit.source, hit.end) for hit in hits}
     usable = [s for s in ranked if _reads_on_its_own(s) and not ((s.source, s.end) in cut_at and not _ends(s.text))]
@@ -66,23 +66,19 @@ _GAP = 3  # characters between two sentences of a paragraph: a space, or a line 
 LEAD_IN_CHARS = 300  # the most of what a sentence ending with ":" leads into that joins it
 
 
-def _whole(sentence: Hit, sentences: Sequence[Hit], hits: Sequence[Hit]) -> Hit:
-    """A sentence that the splitter cut at an abbreviation ("… circles, i.e.") joined with the rest of it, and one
-    that leads into what follows it ("… run the venv module with the directory path:") joined with that (the command,
-    the example, the list: up to `LEAD_IN_CHARS`), as one verbatim span of its passage; any other sentence as it is."""
-    cut = _CUT_AT_ABBREVIATION.search(sentence.text)
-    if not (cut or sentence.text.rstrip().endswith(":")):
+def _whole(sentence: Hit, hits: Sequence[Hit]) -> Hit:
+    """A sentence that leads into what follows it ("… run the venv module with the directory path:") joined with
+    that (the command, the example, the list: up to `LEAD_IN_CHARS`), as one verbatim span of its passage; any
+    other sentence as it is."""
+    if not sentence.text.rstrip().endswith(":"):
         return sentence
     passage = next((h for h in hits if h.chunk_id == sentence.chunk_id), None)
     if passage is None:
         return sentence
-    if cut:
-        rest = next_sentence(sentence, sentences)
-        end = rest.end if rest is not None else None
-    else:  # what it leads into, however short ("deactivate"): the segment that follows it in the passage
-        offset = sentence.end - passage.start
-        end = next((passage.start + b for a, b in sentence_spans(passage.text, join_wrapped_lines=True)
-                    if 0 <= a - offset <= _GAP and b - a <= LEAD_IN_CHARS), None)
+    # What it leads into, however short ("deactivate"): the segment that follows it in the passage.
+    offset = sentence.end - passage.start
+    end = next((passage.start + b for a, b in sentence_spans(passage.text, join_wrapped_lines=True)
+                if 0 <= a - offset <= _GAP and b - a <= LEAD_IN_CHARS), None)
     if end is None or end > passage.end:
         return sentence
     return replace(sentence, text=passage.text[sentence.start - passage.start:end - passage.start], end=end)
@@ -104,19 +100,18 @@ _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 
 def _reads_on_its_own(sentence: Hit) -> bool:
     """A sentence, not a title line ("Computational complexity theory"), a short table row ("| 0 | Answered."),
-    the tail of a sentence cut at a quotation ("submit cheerfully to …"), its head cut at an abbreviation
-    ("… constraints (e.g.") or a line of code or JSON (`{ "answer": …`): six words or more, or four and an
-    ending as a sentence has, starting with anything but a lower-case letter or a bracket."""
+    the tail of a sentence cut at a quotation ("submit cheerfully to …") or a line of code or JSON
+    (`{ "answer": …`): six words or more, or four and an ending as a sentence has, starting with anything but a
+    lower-case letter or a bracket."""
     text = sentence.text.strip()
     words = len(_WORD.findall(text))
     whole = words >= 6 or (words >= 4 and _ends(text))
-    return whole and not text[:1].islower() and not _CODE_LINE.match(text) and not _CUT_AT_ABBREVIATION.search(text)
+    return whole and not text[:1].islower() and not _CODE_LINE.match(text)
 
 
 # JSON ({, }, ], [1, …], "key": …), markup (<…>) and shell or Python prompts; a Markdown link
 # ("[the docs](…) say …") is prose.
 _CODE_LINE = re.compile(r'[{}\]<]|\[\s*[\[{"\d]|\$ |>>>|"\w+"\s*:')
-_CUT_AT_ABBREVIATION = re.compile(r"\b(e\.g|i\.e|cf|vs|et al|approx)\.$", re.IGNORECASE)
 
 
 def _ends(text: str) -> bool:
