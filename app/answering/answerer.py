@@ -15,6 +15,7 @@ from anyio import to_thread
 from app.answering.abstention import NOT_IN_DOCUMENTS, evidence_is_too_weak, model_abstained
 from app.answering.answer_span import answer_span, clean_answer
 from app.answering.citations import best_quote, citation, quote_of
+from app.answering.enumeration import names_several
 from app.answering.evidence import cited_chunks, select_sentences, sentence_embedder
 from app.answering.explanation import as_read, explanation_evidence, in_reading_order
 from app.answering.followup import (
@@ -74,7 +75,7 @@ class Answerer:
                                     question_vector if same else None)
         return passages, cited_chunks(passages, hits)
 
-    def explanation(self, question: str, top_k: int) -> tuple[list[Hit], list[Hit]]:
+    def explanation_sentences(self, question: str, top_k: int) -> tuple[list[Hit], list[Hit]]:
         """The evidence sentences of an explanation, best first, and the chunks searched for them."""
         question_vector = self.retriever.embedder.embed([question])[0]
         hits = self.retriever.search_by_vector(question, question_vector, max(top_k, self.settings.explain_top_k))
@@ -132,13 +133,23 @@ class Answerer:
                                model=self.generator.name, timings_ms=timings)
         citations = [citation(h) for h in cited]  # the chunks whose text the model was given
         messages = build_messages(question, passages)
-        queued = await self.queue.generate(messages, self.settings.max_new_tokens, on_text)
+        several = asks_for_several(question)
+        # A question for several things may yet get an explanation (below): its model text is not streamed.
+        may_explain = several and style == "auto"
+        queued = await self.queue.generate(messages, self.settings.max_new_tokens, None if may_explain else on_text)
         timings["queue"], timings["generation"] = queued.queue_ms, queued.generation_ms
         answer = clean_answer(queued.generation.text)
         said_unknown = model_abstained(answer)
-        answer, span = answer_span(answer, question, passages, several=asks_for_several(question))
-        timings["total"] = _ms_since(started)
+        answer, span = answer_span(answer, question, passages, several=several)
         abstained = said_unknown or (span is None and self.settings.require_supported_answer)
+        if may_explain and not abstained and not names_several(answer):
+            # It asks for several things and the short answer names one: the sentences that say them all, if any.
+            explained, _ = await self.explanation(question, top_k, timings)
+            if explained is not None:
+                return self.explained(explained, on_text, timings, started)
+        if may_explain and on_text and not abstained:
+            on_text(answer)
+        timings["total"] = _ms_since(started)
         record_answer(abstained)
         if abstained:  # the model said it cannot tell, or said something the evidence does not say
             return AskResponse(answer=NOT_IN_DOCUMENTS, abstained=True, citations=citations,
@@ -151,28 +162,42 @@ class Answerer:
     async def explain(self, question: str, top_k: int, on_text: TextSink | None, timings: dict[str, float],
                       started: float) -> AskResponse:
         """1-4 sentences of the documents that answer the (standalone) question, each verified against its support."""
+        explained, citations = await self.explanation(question, top_k, timings)
+        if explained is None:
+            return self._abstain(question, citations, timings, started)
+        return self.explained(explained, on_text, timings, started)
+
+    async def explanation(self, question: str, top_k: int,
+                          timings: dict[str, float]) -> tuple[AskResponse | None, list[Citation]]:
+        """The explanation (its `timings` not yet complete) and its citations; None for the explanation when nothing
+        close enough and supported remains (with the citations searched, when every sentence was removed)."""
         searched = time.perf_counter()
-        evidence, hits = await to_thread.run_sync(at_low_priority, self.settings.worker_nice, self.explanation,
+        evidence, hits = await to_thread.run_sync(at_low_priority, self.settings.worker_nice, self.explanation_sentences,
                                                   question, top_k)
-        timings["retrieval"] = _ms_since(searched)
+        timings["retrieval"] = timings.get("retrieval", 0.0) + _ms_since(searched)
         if evidence_is_too_weak(question, evidence, self.settings.abstain_threshold, self.settings.abstain_coverage_weight):
-            return self._abstain(question, [], timings, started)
+            return None, []
         chosen = in_reading_order(evidence)
         citations = [citation(h) for h in cited_chunks(chosen, hits)]
         sentences, removed = verified([sentence(as_read(s.text), [support_of(s)], citations) for s in chosen])
         record_unsupported(removed)
         if not sentences:  # nothing the documents carry is left
-            return self._abstain(question, citations, timings, started)
-        for n, s in enumerate(sentences):
-            if on_text:
-                on_text(("" if n == 0 else " ") + with_markers(s))
-        timings["total"] = _ms_since(started)
-        record_answer(abstained=False)
+            return None, citations
         first = sentences[0].support[0]
         quote = Quote(text=first.text, source=first.source, chunk_id=first.chunk_id, start=first.start, end=first.end)
         return AskResponse(answer=joined(sentences), abstained=False, shape="explain", sentences=sentences, quote=quote,
                            citations=citations, standalone_question=question, model=self.generator.name,
-                           timings_ms=timings)
+                           timings_ms=timings), citations
+
+    def explained(self, response: AskResponse, on_text: TextSink | None, timings: dict[str, float],
+                  started: float) -> AskResponse:
+        """An explanation given: its sentences streamed, its time and answer counted."""
+        for n, s in enumerate(response.sentences):
+            if on_text:
+                on_text(("" if n == 0 else " ") + with_markers(s))
+        response.timings_ms = {**timings, "total": _ms_since(started)}
+        record_answer(abstained=False)
+        return response
 
     def _abstain(self, question: str, citations: list[Citation], timings: dict[str, float],
                  started: float) -> AskResponse:

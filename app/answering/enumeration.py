@@ -83,6 +83,13 @@ def whole_list(start: int, end: int, text: str) -> tuple[int, int]:
     return start, max(end, segments[new_last][1])
 
 
+def names_several(answer: str) -> bool:
+    """Whether a short answer is a list of items ("typhus, smallpox and respiratory infections"), not one thing."""
+    items = [item for item in _SEPARATOR.split(answer) if item.strip()]
+    return (len(items) >= 2 and bool(_CONJUNCTION.search(answer) or len(items) >= 3)
+            and all(len(_WORD.findall(item)) <= MAX_ITEM_WORDS for item in items))
+
+
 def _last_item(text: str, segment: tuple[int, int], typical: int) -> int:
     """Where the first item starts at the end of a longer stretch: as many words as the other items have
     (`typical`), and the capitalised words of a name before them ("home to Mexican Americans")."""

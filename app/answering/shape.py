@@ -5,9 +5,11 @@ with "why", "describe", "explain", "compare" …, asks how something happened or
 "How does …") or how to do something ("How do I …"), for a difference, a meaning, a purpose ("built
 for?") or a reason ("what made …"), asks two things at once, or asks what a bare term is. Everything
 else keeps the short answer, which is what a name, number or date question wants (and what the factoid
-benchmark scores). "How is X funded?" and list questions ("Which groups …") stay short: by wording they cannot be told from
-factoid ones, and sending them to the explain shape cost more factoid F1 than the benchmark's floor
-allows (bench/RESULTS.md, issue 12); `style: explain` asks for an explanation of anything.
+benchmark scores). "How is X funded?" stays short: by wording it cannot be told from factoid ones, and
+sending such questions to the explain shape cost more factoid F1 than the benchmark's floor allows
+(bench/RESULTS.md, issue 12). A question for several things ("Which groups …", `asks_for_several`) is
+first answered short, and gets an explanation when that short answer names a single thing
+(`Answerer.ask`). `style: explain` asks for an explanation of anything.
 """
 from __future__ import annotations
 
@@ -54,14 +56,19 @@ _HOW_TO = re.compile(r"^\s*(how (do|can|should|would|could|must) (i|we)\b|how to
 
 
 # Asks for several things: "Which peoples did they fight?", "What lasting effects did it have?", "Who are some of …",
-# "What other diseases …", "What were the main findings …". Such a question keeps the short shape (wording cannot
-# tell it from a factoid one: bench/RESULTS.md, issue 12), but its answer names every item of the list it is in
-# (`enumeration.whole_list`).
+# "What other diseases …", "What were the main findings …". By wording alone such a question cannot be told from a
+# factoid one (bench/RESULTS.md, issue 12): its short answer names every item of the list it is in
+# (`enumeration.whole_list`), and under `auto` a short answer that names one thing gives way to an explanation
+# (`Answerer.ask`). Not a plural that is the question's subject ("What are environmentalists concerned about?"),
+# nor a type or kind ("What types of schools are most of them?"), which is usually one.
+_NOT_BEFORE_HEAD = (r"(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|might|may|must|"
+                    r"types?|kinds?|sorts?)\b")
 _PLURAL_HEAD = re.compile(
-    r"^\s*(?:[^,?]*,\s*)?(?:what|which)\s+(?:[a-z\-]+\s+){0,2}?(?P<head>[a-z\-]{3,}s)\b(?<!ss)(?<!is)(?<!us)\s+"
+    r"^\s*(?:[^,?]*,\s*)?(?:what|which)\s+(?:(?!" + _NOT_BEFORE_HEAD + r")[a-z\-]+\s+){0,2}?"
+    r"(?P<head>(?!" + _NOT_BEFORE_HEAD + r")[a-z\-]{3,}s)\b(?<!ss)(?<!is)(?<!us)\s+"
     r"(?:of \w+(?: \w+)? )?(?:did|do|does|were|are|have|had|has|make|made|can|could|would|will|should|might|may|"
     r"typically|usually|often|\w+ed)\b", re.IGNORECASE)
-_SEVERAL = re.compile(r"\b(?:who|what|which) (?:are|were) some\b|\bwhat other\b|"
+_SEVERAL = re.compile(r"\b(?:who|what|which) (?:are|were) some\b|\bwhat other (?:[a-z\-]+ ){0,2}?[a-z\-]{3,}s\b(?<!ss)|"
                       r"\b(?:what|which) (?:are|were) the (?:main|key|major|chief|principal) \w+s\b", re.IGNORECASE)
 
 

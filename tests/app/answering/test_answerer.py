@@ -8,10 +8,12 @@ import pytest
 from app.answering.abstention import NOT_IN_DOCUMENTS
 from app.answering.answerer import Answerer
 from app.answering.followup import HistoryTooLongError
+from app.generation.base import Generation
 from app.schemas import Turn
 from index.directory import IndexDirectory
 from index.retrieval import Retriever
 from ingest.pipeline import IngestPipeline
+from tests.conftest import write_documents
 
 pytestmark = pytest.mark.slow
 
@@ -135,3 +137,48 @@ def test_an_explanation_is_the_documents_own_sentences_each_with_verbatim_suppor
 def test_an_explanation_abstains_when_the_documents_do_not_touch_the_question(answerer):
     response = asyncio.run(answerer.ask("Why do comets have tails?", 3, style="explain"))
     assert response.abstained and response.answer == NOT_IN_DOCUMENTS and response.sentences == []
+
+
+HARBOUR = {"harbour.txt": "Varnholm's harbour exports timber, dried fish and wool. The old quarry above the town ships "
+                          "granite to Bergen every spring. The quarry also ships roofing slate to the southern towns."}
+
+
+class ReplyingGenerator:
+    """Stands in for the model with a fixed reply: what happens to that reply is under test, not the model."""
+
+    name = "fixed-reply"
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+
+    def generate_batch(self, requests):
+        for request in requests:
+            if request.on_text:
+                request.on_text(self.reply)
+        return [Generation(self.reply, 10, 3) for _ in requests]
+
+
+@pytest.fixture()
+def harbour(tmp_path, embedder, chunker, settings):
+    index = IndexDirectory.open_for_writing(tmp_path / "index", embedder.name, embedder.dimension)
+    IngestPipeline(index, embedder, chunker).run(write_documents(tmp_path / "docs", HARBOUR))
+    yield lambda reply: Answerer(Retriever(index, embedder), ReplyingGenerator(reply), settings)
+    index.close()
+
+
+def test_a_question_for_several_things_whose_short_answer_names_one_gets_the_sentences(harbour):
+    pieces = []
+    response = asyncio.run(harbour("granite").ask("What stones does the old quarry ship?", 3, pieces.append))
+    assert not response.abstained and response.shape == "explain"
+    assert "granite to Bergen" in response.answer and "roofing slate" in response.answer
+    assert "".join(pieces) == response.answer  # the model's one-item reply was never streamed
+    # asked for one thing, the same reply is the answer
+    assert asyncio.run(harbour("granite").ask("What stone does the quarry ship to Bergen?", 3)).answer == "granite"
+
+
+def test_a_question_for_several_things_answered_with_a_list_stays_short(harbour):
+    pieces = []
+    response = asyncio.run(harbour("timber, dried fish and wool").ask("What goods does the harbour export?", 3,
+                                                                     pieces.append))
+    assert response.shape == "short" and response.answer == "timber, dried fish and wool"
+    assert pieces == [response.answer]
