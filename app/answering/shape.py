@@ -24,13 +24,16 @@ _EXPLAIN_OPENING = re.compile(
     r"^\s*(why\b|describe\b|explain\b|walk me through\b|tell me (about|how|why)\b|summari[sz]e\b|outline\b|"
     r"give (me )?an overview\b|compare\b|contrast\b|in what ways?\b|what happened when\b|on what grounds\b)",
     re.IGNORECASE)
-# Words that ask for a relation between things, a meaning or a cause.
+# Words that ask for a relation between things, a meaning, a cause, a stance ("position on") or how something is
+# divided up ("How is power split between …").
 _EXPLAIN_WORDS = re.compile(
     r"\b(differ|differs|difference between|differences between|distinguishes|trade-?offs?|pros and cons|"
     r"advantages and disadvantages|what separates|mean by|what does it mean|what makes|"
     r"relate to (one another|each other)|compare with the|how does it work|"
     r"(used|built|made|designed|meant|intended) for(?=\s*\?)|"
     r"for what (purpose|reason)|^\s*what (made|led) |"
+    r"(position|positions|view|views|stance|attitude|opinion|opinions) (on|about|towards?|regarding)|"
+    r"\bhow (is|are|was|were) [^?]*\b(divided|split|shared|organi[sz]ed|structured|distributed|allocated|apportioned)|"
     r"the (two|three|four|five|six|main|key) (stages|steps|phases|types|kinds|parts|ways|reasons|components|networks))\b",
     re.IGNORECASE)
 # Two questions in one: "What is X, and where ...?", "How ..., and what ...?"

@@ -28,6 +28,8 @@ from app.answering.shape import asks_for_several, question_shape
     "How can I create a virtual environment?",
     "How to rebuild the index?",
     "What was VARN, the radio service the town started in 1982?",
+    "What was the council's position on who should pay for the lamp?",
+    "How is the upkeep divided between the town and the harbour board?",
 ])
 def test_questions_that_ask_for_an_account_get_an_explanation(question):
     assert question_shape(question) == "explain"
