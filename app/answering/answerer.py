@@ -81,7 +81,8 @@ class Answerer:
         hits = self.retriever.search_by_vector(question, question_vector, max(top_k, self.settings.explain_top_k))
         same = self.sentence_embedder is self.retriever.embedder
         sentences = explanation_evidence(question, hits, self.sentence_embedder, self.settings.explain_sentences,
-                                         self.settings.explain_min_similarity, question_vector if same else None)
+                                         self.settings.explain_min_similarity, question_vector if same else None,
+                                         self.retriever.index.store.document_text)
         return sentences, hits
 
     async def standalone_question(self, question: str, history: Sequence[Turn]) -> tuple[str, float | None]:

@@ -11,7 +11,7 @@ document tells them.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -24,14 +24,19 @@ from index.types import Hit
 
 
 def explanation_evidence(question: str, hits: Sequence[Hit], embedder: Embedder, count: int,
-                         min_similarity: float = 0.0, question_vector: np.ndarray | None = None) -> list[Hit]:
+                         min_similarity: float = 0.0, question_vector: np.ndarray | None = None,
+                         document_text: Callable[[str], str | None] | None = None) -> list[Hit]:
     """The `count` distinct sentences of `hits` closest to the question, best first (overlapping
     passages repeat sentences: each is kept once); after the first, only those whose cosine similarity
-    to the question reaches `min_similarity` (a sentence on another subject adds nothing)."""
+    to the question reaches `min_similarity` (a sentence on another subject adds nothing). A sentence that its
+    passage ends inside is completed from its document when `document_text` (source → text) is given."""
     found = select_sentences(question, hits, embedder, len(hits) * 64, question_vector)
-    ranked = [_one_cell(_whole(s, hits)) for s in found]
     # A passage may end inside a hard-wrapped sentence; what it holds of that sentence is not one.
     cut_at = {(hit.source, hit.end) for hit in hits}
+    if document_text is not None:
+        found = [completed(s, document_text) if (s.source, s.end) in cut_at and not _ends(s.text) else s
+                 for s in found]
+    ranked = [_one_cell(_whole(s, hits)) for s in found]
     usable = [s for s in ranked if _reads_on_its_own(s) and not ((s.source, s.end) in cut_at and not _ends(s.text))]
     distinct: dict[str, Hit] = {}  # by wording: a page that repeats a sentence (or a traceback line) says it once
     for sentence in usable:
@@ -62,6 +67,20 @@ def next_sentence(sentence: Hit, sentences: Sequence[Hit]) -> Hit | None:
     return min(after, key=lambda s: s.start, default=None)
 
 
+def completed(sentence: Hit, document_text: Callable[[str], str | None]) -> Hit:
+    """A sentence its passage ends inside ("Tuples are immutable, and usually contain … or indexing", the chunk
+    cut at a hard-wrapped line) read on in its document to the sentence's end, as one verbatim span of the
+    document (at most `COMPLETION_CHARS` more); the sentence as it is if the document is not found."""
+    document = document_text(sentence.source)
+    if document is None or document[sentence.start:sentence.end] != sentence.text:
+        return sentence
+    window = document[sentence.start:sentence.end + COMPLETION_CHARS]
+    spans = sentence_spans(window, join_wrapped_lines=True)
+    end = sentence.start + spans[0][1] if spans and spans[0][0] == 0 else sentence.end
+    return replace(sentence, text=document[sentence.start:end], end=end) if end > sentence.end else sentence
+
+
+COMPLETION_CHARS = 600  # the most of a sentence that the next passage holds and joins it
 _GAP = 3  # characters between two sentences of a paragraph: a space, or a line break (two between paragraphs)
 LEAD_IN_CHARS = 300  # the most of what a sentence ending with ":" leads into that joins it
 

@@ -14,13 +14,17 @@ def support_of(span: Hit | Quote) -> Support:
 
 
 def cited_as(support: Sequence[Support], citations: Sequence[Citation]) -> list[int]:
-    """The 1-based positions in `citations` of the passages that hold each support span."""
+    """The 1-based positions in `citations` of the passages that hold each support span (or, for a sentence its
+    passage ends inside and its document completes, the passage where it starts)."""
     numbers = []
     for span in support:
-        for n, c in enumerate(citations, start=1):
-            if c.source == span.source and c.start <= span.start and span.end <= c.end and n not in numbers:
-                numbers.append(n)
-                break
+        holding = [n for n, c in enumerate(citations, start=1)
+                   if c.source == span.source and c.start <= span.start and span.end <= c.end]
+        starting = [n for n, c in enumerate(citations, start=1)
+                    if c.source == span.source and c.start <= span.start < c.end]
+        n = next((n for n in holding or starting if n not in numbers), None)
+        if n is not None:
+            numbers.append(n)
     return numbers
 
 

@@ -79,3 +79,29 @@ def test_a_sentence_the_page_repeats_is_said_once(embedder):
     chosen = _explained("Where is the railway timetable documented?", text, embedder)
     assert len(chosen) == 2
     assert len({s.text for s in chosen}) == 2
+
+
+def test_a_sentence_its_passage_ends_inside_is_completed_from_its_document(embedder):
+    document = ("Though tuples may seem similar to lists, they are often used in different situations.\n"
+                "Tuples are immutable, and usually contain a heterogeneous sequence of\n"
+                "elements that are accessed via unpacking or indexing.\n"
+                "Lists are mutable, and their elements are usually homogeneous.")
+    cut = document.index("elements that")  # the chunker cut at the hard-wrapped line
+    first = Hit(chunk_id=1, source="tuples.html", text=document[:cut].rstrip(), start=0, end=cut - 1, score=1,
+                similarity=0.6)
+    chosen = explanation_evidence("What is the difference between a list and a tuple?", [first], embedder, 4,
+                                  document_text={"tuples.html": document}.get)
+    said = [" ".join(s.text.split()) for s in chosen]
+    assert ("Tuples are immutable, and usually contain a heterogeneous sequence of elements that are accessed via "
+            "unpacking or indexing.") in said
+    assert all(document[s.start:s.end] == s.text for s in chosen)  # verbatim spans of the document
+    without = explanation_evidence("What is the difference between a list and a tuple?", [first], embedder, 4)
+    assert not any(s.text.startswith("Tuples are immutable") for s in without)  # a piece of a sentence is not one
+
+
+def test_a_sentence_cut_after_an_initialism_is_made_whole(embedder):
+    text = ("Orlen is the largest U.S. town not linked to a railway line. "
+            "When the railway was built in 1861, the line was laid along the coast and thus bypassed Orlen.")
+    chosen = _explained("Why does a town as big as Orlen have no railway line?", text, embedder)
+    assert "Orlen is the largest U.S. town not linked to a railway line." in [s.text for s in chosen]
+    assert not any(s.text in ("Orlen is the largest U.S.", "town not linked to a railway line.") for s in chosen)
