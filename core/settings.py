@@ -114,6 +114,11 @@ class Settings(BaseSettings):
     explain_min_similarity: float = Field(
         0.3, ge=-1, le=1,
         description="An explanation's sentences after the first need at least this cosine similarity to the question.")
+    reason_min_coverage: float = Field(
+        0.6, ge=0, le=1,
+        description="A why-question's explanation is answered when one of its sentences states a reason (\"because\", "
+        "\"due to\", \"so that\" …) or its sentences hold at least this share of the question's content words; "
+        "otherwise it abstains. 0 turns the check off.")
     evidence_embedding_backend: Literal["onnx-int8", "onnx", "torch", "index"] = Field(
         "onnx-int8",
         description="How the retrieved passages' sentences are embedded to rank them against the question: a backend "

@@ -30,6 +30,7 @@ from app.answering.followup import (
     standalone,
 )
 from app.answering.prompt import build_messages, passages_within
+from app.answering.reasons import asks_for_reason, gives_reason
 from app.answering.referents import choose
 from app.answering.sentences import joined, sentence, support_of, verified, with_markers
 from app.answering.shape import Style, asks_for_several, question_shape
@@ -178,6 +179,9 @@ class Answerer:
         timings["retrieval"] = timings.get("retrieval", 0.0) + _ms_since(searched)
         if evidence_is_too_weak(question, evidence, self.settings.abstain_threshold, self.settings.abstain_coverage_weight):
             return None, []
+        if asks_for_reason(question) and not gives_reason(question, [s.text for s in evidence],
+                                                          self.settings.reason_min_coverage):
+            return None, []  # on the subject, but no reason (reasons.py)
         chosen = in_reading_order(evidence)
         citations = [citation(h) for h in cited_chunks(chosen, hits)]
         sentences, removed = verified([sentence(as_read(s.text), [support_of(s)], citations) for s in chosen])
