@@ -6,7 +6,7 @@ than the embedder's ranking (bench/RESULTS.md, issue 12). The closest sentence b
 it in its document, which usually goes on with it (+0.06 key-point recall on explain-dev at the same
 length). The sentences come from more passages than a short answer's (`RAGQA_EXPLAIN_TOP_K`, several
 documents when they bear on the question), and are shown grouped by document, in the order the
-document tells them.
+document tells them. An explanation of how two things differ says something of each (app/answering/comparison.py).
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from dataclasses import replace
 import numpy as np
 
 from app.answering.answer_span import main_cell
+from app.answering.comparison import compared, with_each_side
 from app.answering.evidence import select_sentences
 from core.text import sentence_spans, words_of
 from index.embedder import Embedder
@@ -50,6 +51,9 @@ def explanation_evidence(question: str, hits: Sequence[Hit], embedder: Embedder,
                 distinct.setdefault(_wording(following), following)
         if len(distinct) >= count:
             break
+    sides = compared(question)
+    if sides is not None:  # a comparison of two things: a sentence about each (comparison.py)
+        return with_each_side(list(distinct.values()), usable, sides, count, min_similarity)
     return list(distinct.values())
 
 

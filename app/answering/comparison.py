@@ -1,0 +1,83 @@
+"""Comparison questions: the two things a question compares, and an explanation that says something of each.
+
+"What is the difference between a list and a tuple?" drew, over the CPython tutorial, four sentences on tuples
+(one naming lists beside them) and none on lists alone: the sentences closest to a comparison tend to be about
+whichever side the documents say more of. When a question names two things ("the difference between X and Y",
+"X differs from Y", "compare X with Y", "X vs Y") and the sentences chosen speak of one side alone (a sentence
+holding a word that names it and none that names only the other) but never of the other alone, the other side's
+best sentence in the documents they come from (at least `RAGQA_EXPLAIN_MIN_SIMILARITY`
+close to the question) takes the place of the furthest chosen one that neither the first sentence nor the other
+side needs. Two kinds of one thing ("the 2010 drought … the one five years earlier", "'Model C' schools … other
+state schools") are left as ranked: a side named through the other has no words of its own to find it by
+(bench/RESULTS.md, issue 12, session 8).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from app.answering.support import FUNCTION_WORDS, claim_words, stem
+from index.types import Hit
+
+_BETWEEN = re.compile(r"\b(?:differences?|distinctions?|trade-?offs?|contrast) between (?P<a>.+?) and (?P<b>.+?)\s*\??$",
+                      re.IGNORECASE)
+_FROM = re.compile(r"^\s*(?:how|in what ways?|what)\s+(?:\w+\s+)?(?P<a>.+?)\s+(?:differs?|different|distinct)\s+"
+                   r"from\s+(?P<b>.+?)\s*\??$|\b(?:separates|distinguishes|tells apart)\s+(?P<a2>.+?)\s+from\s+"
+                   r"(?P<b2>.+?)\s*\??$", re.IGNORECASE)
+_WITH = re.compile(r"^\s*compare\s+(?P<a>.+?)\s+(?:with|to|and)\s+(?P<b>.+?)\s*[.?]?$"
+                   r"|^\s*how\s+(?:do|does|did)\s+(?P<a2>.+?)\s+compare\s+(?:with|to)\s+(?P<b2>.+?)\s*\??$"
+                   r"|^(?P<a3>.+?)\s+(?:vs\.?|versus)\s+(?P<b3>.+?)\s*\??$", re.IGNORECASE)
+# A side named through the other: "the one five years earlier", "other state schools", "what astronauts had worn".
+_ANAPHORIC = re.compile(r"\b(ones?|others?|another|that|those|what|same)\b", re.IGNORECASE)
+_NOT_A_NAME = FUNCTION_WORDS | frozenset("one ones kind kinds way ways other another same non".split())
+
+
+def compared(question: str) -> tuple[frozenset[str], frozenset[str]] | None:
+    """The words (stems) that name each of the two things the question compares and not the other, or None when
+    it compares no two things by its wording."""
+    for pattern in (_BETWEEN, _FROM, _WITH):
+        match = pattern.search(question)
+        if match is None:
+            continue
+        a, b = (next(g for g in groups if g) for groups in
+                ((match.groupdict().get(k) for k in ("a", "a2", "a3")), (match.groupdict().get(k) for k in ("b", "b2", "b3"))))
+        if _ANAPHORIC.search(a) or _ANAPHORIC.search(b):
+            return None  # two kinds of one thing: which sentence is about either alone, words cannot tell
+        first, second = _names(a), _names(b)
+        if first - second and second - first:
+            return frozenset(first - second), frozenset(second - first)
+    return None
+
+
+def _names(phrase: str) -> set[str]:
+    return {stem(w) for w in claim_words(phrase) if w not in _NOT_A_NAME}
+
+
+def about(sentence: Hit, side: frozenset[str], other: frozenset[str]) -> bool:
+    """The sentence is about `side` alone: it holds a word naming it and none naming only the other."""
+    said = {stem(w) for w in claim_words(sentence.text)}
+    return bool(said & side) and not (said & other)
+
+
+def with_each_side(chosen: list[Hit], candidates: Sequence[Hit], sides: tuple[frozenset[str], frozenset[str]],
+                   count: int, min_similarity: float) -> list[Hit]:
+    """`chosen` (best first), with a side's closest sentence of `candidates` (ranked) about it alone when `chosen` has
+    one about the other side alone and none about it: added while there is room for `count`, else in place of the
+    furthest chosen sentence that is neither the first nor the other side's only one."""
+    chosen = list(chosen)
+    for side, other in (sides, sides[::-1]):
+        if not any(about(s, other, side) for s in chosen) or any(about(s, side, other) for s in chosen):
+            continue  # both sides told together, or each alone: nothing one-sided to even out
+        sources = {s.source for s in chosen}  # the documents the explanation draws on, not another's namesake
+        best = next((c for c in candidates if c.similarity >= min_similarity and c.source in sources
+                     and about(c, side, other) and all(c.text != s.text for s in chosen)), None)
+        if best is None:
+            continue
+        if len(chosen) < count:
+            chosen.append(best)
+            continue
+        needed = [s for s in chosen if about(s, other, side)]
+        replaceable = [n for n in range(1, len(chosen)) if not (len(needed) == 1 and chosen[n] is needed[0])]
+        if replaceable:
+            chosen[min(replaceable, key=lambda n: chosen[n].similarity)] = best
+    return chosen

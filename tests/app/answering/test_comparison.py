@@ -1,0 +1,35 @@
+"""Comparisons of two things: the explanation says something of each side, not only of the one told more of."""
+from __future__ import annotations
+
+from app.answering.comparison import compared
+from app.answering.explanation import explanation_evidence
+from index.types import Hit
+
+# A page that says much of tuples and one thing of lists alone, after a sentence on something else.
+PAGE = ("A tuple consists of a number of values separated by commas. "
+        "Though tuples may seem similar to lists, they are often used in different situations. "
+        "Tuples are immutable, and usually contain a heterogeneous sequence of elements. "
+        "Empty tuples are constructed by an empty pair of parentheses. "
+        "A tuple with one item is constructed by following a value with a comma. "
+        "Tuples can be used as keys if they contain only strings, numbers, or tuples. "
+        "The del statement removes an item from a dictionary by its key. "
+        "Lists are mutable, and their elements are usually homogeneous.")
+
+
+def test_the_two_things_a_question_compares():
+    assert compared("What is the difference between a list and a tuple?") == (frozenset({"list"}), frozenset({"tuple"}))
+    assert compared("How do tuples differ from lists?") == (frozenset({"tuple"}), frozenset({"list"}))
+    assert compared("Compare modules with packages.") == (frozenset({"module"}), frozenset({"package"}))
+    assert compared("How did the 2010 drought compare with the one five years earlier?") is None  # one thing, twice
+    assert compared("How is the work divided between the state and the union?") is None  # not a comparison
+    assert compared("Why are tuples immutable?") is None
+
+
+def test_a_comparison_holds_a_sentence_about_each_side(embedder):
+    page = Hit(chunk_id=1, source="datastructures.html", text=PAGE, start=0, end=len(PAGE), score=1, similarity=0.6)
+    chosen = explanation_evidence("What is the difference between a list and a tuple?", [page], embedder, 4, 0.3)
+    said = [s.text for s in chosen]
+    assert len(said) == 4
+    assert "Lists are mutable, and their elements are usually homogeneous." in said
+    assert any(s.startswith("Tuples are immutable") or s.startswith("A tuple consists") for s in said)
+    assert all(PAGE[s.start:s.end] == s.text for s in chosen)
