@@ -89,5 +89,10 @@ def fastest_kernel() -> Kernel:
 
 
 def chosen_kernel(setting: KernelSetting) -> Kernel:
-    """The kernel `RAGQA_INT8_KERNEL` names, or with `auto` the faster one here."""
+    """The kernel `RAGQA_INT8_KERNEL` names, or with `auto` the faster one here; a clear error when it names
+    FBGEMM on a build of torch that has none (ARM)."""
+    if setting == "fbgemm" and not fbgemm_available():
+        raise ValueError("RAGQA_INT8_KERNEL=fbgemm, but this build of torch has no FBGEMM engine "
+                         f"(quantized engines: {', '.join(torch.backends.quantized.supported_engines)}); "
+                         "use auto or int_mm")
     return fastest_kernel() if setting == "auto" else setting

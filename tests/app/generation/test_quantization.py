@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from app.generation import int8_kernels
 from app.generation.int8_kernels import chosen_kernel, fastest_kernel
 from app.generation.model_files import PROFILES, Profile, int8_directory, profile_file
 from app.generation.quantization import Float16Embedding, Int8Linear, load_int8_model
@@ -98,6 +99,14 @@ def test_the_int8_kernel_is_the_one_asked_for_or_the_faster_one_here(tmp_path, g
     assert chosen_kernel("auto") == fastest_kernel()
     packed = [m.packed is not None for m in generator.model.modules() if isinstance(m, Int8Linear)]
     assert all(packed) if fastest_kernel() == "fbgemm" else not any(packed)  # the session's model runs the fast one
+
+
+def test_fbgemm_asked_for_where_torch_has_none_is_a_clear_error(monkeypatch):
+    # An ARM build of torch has no FBGEMM engine; this machine's has, so its check stands in for one.
+    monkeypatch.setattr(int8_kernels, "fbgemm_available", lambda: False)
+    with pytest.raises(ValueError, match="no FBGEMM engine .*use auto or int_mm"):
+        chosen_kernel("fbgemm")
+    assert chosen_kernel("int_mm") == "int_mm"
 
 
 def test_both_int8_kernels_compute_what_the_int8_weights_say(generator, settings):
