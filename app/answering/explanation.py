@@ -2,11 +2,12 @@
 
 An explanation is composed of the documents' own sentences rather than written by the model: a
 1.5B model writing prose drifts from its evidence, and choosing sentences by number scored lower
-than the embedder's ranking (bench/RESULTS.md, issue 12). The closest sentence brings the one after
-it in its document, which usually goes on with it (+0.06 key-point recall on explain-dev at the same
-length). The sentences come from more passages than a short answer's (`RAGQA_EXPLAIN_TOP_K`, several
-documents when they bear on the question), and are shown grouped by document, in the order the
-document tells them. An explanation of how two things differ says something of each (app/answering/comparison.py).
+than the embedder's ranking (bench/RESULTS.md, issue 12). Each chosen sentence brings the one after
+it in its document, which usually goes on with it (the closest one alone: +0.06 key-point recall on
+explain-dev at the same length; each of them: +0.02 more). The sentences come from more passages than a
+short answer's (`RAGQA_EXPLAIN_TOP_K`, several documents when they bear on the question), and are shown
+grouped by document, in the order the document tells them. An explanation of how two things differ says
+something of each (app/answering/comparison.py).
 """
 from __future__ import annotations
 
@@ -44,8 +45,8 @@ def explanation_evidence(question: str, hits: Sequence[Hit], embedder: Embedder,
         if distinct and sentence.similarity < min_similarity:
             break  # ranked: the rest are further still
         distinct.setdefault(_wording(sentence), sentence)
-        if len(distinct) == 1 and count > 1:
-            # A document explains in consecutive sentences: the one after the closest usually goes on with it.
+        if len(distinct) < count:
+            # A document explains in consecutive sentences: the one after a chosen sentence usually goes on with it.
             following = next_sentence(sentence, usable)
             if following is not None and following.similarity >= NEIGHBOUR_MIN_SIMILARITY:
                 distinct.setdefault(_wording(following), following)
@@ -61,7 +62,7 @@ def _wording(sentence: Hit) -> str:
     return " ".join(words_of(sentence.text))
 
 
-# The sentence after the closest one joins an explanation unless it is plainly about something else.
+# The sentence after a chosen one joins an explanation unless it is plainly about something else.
 NEIGHBOUR_MIN_SIMILARITY = 0.1
 
 

@@ -1,4 +1,4 @@
-"""An explanation's sentences: the closest ones to the question, and the one after the closest, which goes on with it."""
+"""An explanation's sentences: the closest ones to the question, each with the one after it, which goes on with it."""
 from __future__ import annotations
 
 from app.answering.explanation import explanation_evidence, in_reading_order
@@ -30,6 +30,21 @@ def test_an_explanation_keeps_the_sentence_that_continues_the_closest_one(embedd
         "Within ten years the population had tripled and three factories opened.",
     ]
     assert all(TOWN[s.start:s.end] == s.text for s in chosen)
+
+
+def test_every_chosen_sentence_brings_the_one_that_continues_it(embedder):
+    text = ("The railway reached Orlen in 1861 and linked the town to the coast. Within ten years the population had "
+            "tripled. Orlen is known for its red pottery. The harbour of Orlen was rebuilt in 1880 to take the railway's "
+            "freight. Its new quays handled grain for export. The town hall has a clock tower.")
+    hit = Hit(chunk_id=1, source="orlen.txt", text=text, start=0, end=len(text), score=1, similarity=0.6)
+    chosen = in_reading_order(explanation_evidence("How did the railway and the harbour change Orlen?", [hit], embedder,
+                                                   4, 0.3))
+    assert [s.text for s in chosen] == [  # two pairs, each in the document's order; not the pottery, closer alone
+        "The railway reached Orlen in 1861 and linked the town to the coast.",
+        "Within ten years the population had tripled.",
+        "The harbour of Orlen was rebuilt in 1880 to take the railway's freight.",
+        "Its new quays handled grain for export.",
+    ]
 
 
 def test_an_explanation_of_one_sentence_is_the_closest_sentence(embedder):
