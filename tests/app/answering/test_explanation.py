@@ -120,3 +120,12 @@ def test_a_sentence_cut_after_an_initialism_is_made_whole(embedder):
     chosen = _explained("Why does a town as big as Orlen have no railway line?", text, embedder)
     assert "Orlen is the largest U.S. town not linked to a railway line." in [s.text for s in chosen]
     assert not any(s.text in ("Orlen is the largest U.S.", "town not linked to a railway line.") for s in chosen)
+
+
+def test_a_table_cell_cut_inside_its_code_is_not_a_sentence(embedder):
+    text = ("The benchmark asks each follow-up question twice. It measures the rewrite of every follow-up question.\n\n"
+            "| Command | Meaning |\n| `python -m bench.quality QUESTIONS ARTICLES. --followups N` (`--followups-rewrite-only`: "
+            "no generator, only the rewrite of each follow-up) | the follow-up benchmark |\n")
+    chosen = _explained("How does the benchmark measure the rewrite of follow-up questions?", text, embedder)
+    assert [s.text for s in chosen] == ["It measures the rewrite of every follow-up question.",
+                                        "The benchmark asks each follow-up question twice."]
