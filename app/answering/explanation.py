@@ -125,12 +125,12 @@ _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 def _reads_on_its_own(sentence: Hit) -> bool:
     """A sentence, not a title line ("Computational complexity theory"), a short table row ("| 0 | Answered."),
     the tail of a sentence cut at a quotation ("submit cheerfully to …"), a line of code or JSON
-    (`{ "answer": …`) or the rest of a table cell cut inside its code (`` --followups N` (…) | ``): six words or
+    (`{ "answer": …`) or the rest of a table row cut inside a cell (`` --followups N` (…) | the benchmark | ``): six words or
     more, or four and an ending as a sentence has, starting with anything but a lower-case letter or a bracket."""
     text = sentence.text.strip()
     words = len(_WORD.findall(text))
     whole = words >= 6 or (words >= 4 and _ends(text))
-    cut_cell = text.endswith("|") or text.count("`") % 2 == 1
+    cut_cell = text.endswith("|") or " | " in text  # a row's cells, read from inside one
     return whole and not text[:1].islower() and not _CODE_LINE.match(text) and not cut_cell
 
 
