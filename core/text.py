@@ -12,7 +12,8 @@ _BOUNDARY = re.compile(r"(?:(?<=[.!?…。！？])|(?<=[.!?…][\"'”’)\]]))\
 # boundary, unless the line ends with a colon or the next one starts a heading, list item, table
 # row, quote or code fence.
 _PROSE_BOUNDARY = re.compile(
-    r"(?:(?<=[.!?…。！？])|(?<=[.!?…][\"'”’)\]]))\s+|(?<=:)[ \t]*\n\s*|\n[ \t]*\n\s*|\n(?=[ \t]*(?:[#>|*+-]\s|\d+[.)]\s|```))"
+    r"(?:(?<=[.!?…。！？])|(?<=[.!?…][\"'”’)\]]))\s+|(?<=:)[ \t]*\n\s*|\n[ \t]*\n\s*"
+    r"|\n(?=[ \t]*(?:[#>|*+-]\s|\d+(?:\.\d+)*[.)]\s|```))"
 )
 # ... and a heading, table row or code fence ends at its own line end.
 _STRUCTURE_LINE_END = re.compile(r"(?m)^[ \t]*(?:#|\||```)[^\n]*(\n)")
@@ -62,13 +63,19 @@ _ABBREVIATION = re.compile(
     r"Vol|vol|pp|ca|approx|vs|cf|al|Fig|fig|Eq|eq|Jan|Feb|Apr|Aug|Sep|Sept|Oct|Nov|Dec|e\.g|i\.e)|(?<![\w'’])[A-Z])\.$")
 
 
+_SECTION_NUMBER = re.compile(r"\s*\d+(?:\.\d+)*\.")
+
+
 def _continues(text: str, start: int, end: int) -> bool:
-    """Whether the sentence goes on past the full stop of this boundary: the stop ends an abbreviation or an
-    initial, or the next word is in lower case ("the U.S. city of Fresno"). Line breaks still end sentences."""
+    """Whether the sentence goes on past the full stop of this boundary: the stop ends an abbreviation, an initial
+    or the number a line opens with ("12.1. Introduction"), or the next word is in lower case ("the U.S. city of
+    Fresno"). Line breaks still end sentences."""
     if "\n" in text[start:end] or text[start - 1:start] != ".":
         return False
     following = text[end:end + 1]
-    return following.islower() or bool(_ABBREVIATION.search(text, max(0, start - 8), start))
+    line_start = text.rfind("\n", 0, start) + 1
+    numbered = _SECTION_NUMBER.fullmatch(text, line_start, start)  # "12.1. Introduction": a heading's number
+    return following.islower() or bool(numbered or _ABBREVIATION.search(text, max(0, start - 8), start))
 
 
 def trim_span(text: str, start: int, end: int) -> tuple[int, int]:

@@ -61,8 +61,9 @@ _BLOCK_HTML_TAGS = ("p", "div", "section", "article", "li", "tr", "pre", "blockq
 
 
 # Blocks that are paragraphs of their own: every other block is one line, and the lines of a paragraph are read as
-# one text when quoting (a hard-wrapped sentence), so a heading or a code block would join the sentence after it.
-_PARAGRAPH_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "pre"})
+# one text when quoting (a hard-wrapped sentence), so a heading, a code block or a list item (a table of contents'
+# "12.1. Introduction", "12.2. Creating Virtual Environments") would join the sentence after it.
+_PARAGRAPH_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "pre", "li", "dt", "dd"})
 _PARAGRAPH_END = "\ue000"  # a private-use character that marks where such a block starts and ends, while lines are cleaned
 
 
@@ -76,7 +77,7 @@ def load_html(data: bytes) -> LoadedText:
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     lines = (" ".join(line.split()) for line in "".join(_visible_text(soup)).splitlines())
     text = "\n".join(line for line in lines if line)
-    text = re.sub(r"\n*" + _PARAGRAPH_END + r"\n*", "\n\n", text).strip()  # headings and code: paragraphs of their own
+    text = re.sub(r"\n*(?:" + _PARAGRAPH_END + r"\n*)+", "\n\n", text).strip()  # headings and code: paragraphs of their own
     if not text:
         raise UnreadableFile("no visible text in the HTML")
     return LoadedText(text, {"title": title} if title else {})

@@ -19,6 +19,8 @@ def _sentences(text: str) -> list[str]:
      ["The lamp was lit by John F. Keller in 1901.", "Then it burned for a century."]),
     ("Use a pinned version, e.g. Python 3.11. Nothing else changes.",
      ["Use a pinned version, e.g. Python 3.11.", "Nothing else changes."]),
+    ("12.1. Introduction\n12.2. Creating the index",
+     ["12.1. Introduction", "12.2. Creating the index"]),
     ("The mill closed. The town grew!\nA new line starts here.",
      ["The mill closed.", "The town grew!", "A new line starts here."]),
 ])

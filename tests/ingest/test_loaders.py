@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.text import sentence_spans
 from ingest.loaders import UnreadableFile, load_html, load_pdf, load_plain_text, loader_for, page_of
 from tests.pdf_maker import make_pdf
 
@@ -31,7 +32,8 @@ def test_html_keeps_visible_text_and_drops_scripts_and_styles():
             b"<script>var secret = 1;</script><h1>Install</h1><p>Run <b>make</b> run.</p>"
             b"<noscript>enable js</noscript><ul><li>one</li><li>two</li></ul></body></html>")
     loaded = load_html(html)
-    assert loaded.text.splitlines() == ["Install", "", "Run make run.", "one", "two"]  # a heading: its own paragraph
+    # a heading and each list item: a paragraph of its own, never read as one sentence with the next
+    assert loaded.text.splitlines() == ["Install", "", "Run make run.", "", "one", "", "two"]
     assert "secret" not in loaded.text and "color" not in loaded.text and "enable js" not in loaded.text
     assert loaded.metadata["title"] == "Guide"
 
@@ -48,6 +50,15 @@ def test_html_drops_the_permalink_marks_of_headings_but_keeps_links_with_words()
     html = (b"<html><body><h2>Creating Virtual Environments<a class='headerlink' href='#creating'>\xc2\xb6</a></h2>"
             b"<p>See <a href='#venv'>the venv module</a> and <a href='#fn1'>[1]</a>.</p></body></html>")
     assert load_html(html).text.splitlines() == ["Creating Virtual Environments", "", "See the venv module and [1]."]
+
+
+def test_html_list_items_are_read_apart_not_as_one_sentence():
+    html = (b"<html><body><ul><li>12. Virtual Environments and Packages<ul><li>12.1. Introduction</li>"
+            b"<li>12.2. Creating Virtual Environments</li></ul></li></ul><p>Each item stands alone.</p></body></html>")
+    text = load_html(html).text
+    assert [text[a:b] for a, b in sentence_spans(text, join_wrapped_lines=True)] == [
+        "12. Virtual Environments and Packages", "12.1. Introduction", "12.2. Creating Virtual Environments",
+        "Each item stands alone."]
 
 
 def test_html_without_visible_text_is_refused():
