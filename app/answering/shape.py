@@ -63,7 +63,8 @@ _HOW_TO = re.compile(r"^\s*(how (do|can|should|would|could|must) (i|we)\b|how to
 # factoid one (bench/RESULTS.md, issue 12): its short answer names every item of the list it is in
 # (`enumeration.whole_list`), and under `auto` a short answer that names one thing gives way to an explanation
 # (`Answerer.ask`). Not a plural that is the question's subject ("What are environmentalists concerned about?"),
-# nor a type or kind ("What types of schools are most of them?"), which is usually one.
+# nor a type or kind ("What types of schools are most of them?"), which is usually one, unless the question asks
+# what kinds there are ("What kinds of errors are there?").
 _NOT_BEFORE_HEAD = (r"(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|might|may|must|"
                     r"types?|kinds?|sorts?)\b")
 _PLURAL_HEAD = re.compile(
@@ -72,7 +73,8 @@ _PLURAL_HEAD = re.compile(
     r"(?:of \w+(?: \w+)? )?(?:did|do|does|were|are|have|had|has|make|made|can|could|would|will|should|might|may|"
     r"typically|usually|often|\w+ed)\b", re.IGNORECASE)
 _SEVERAL = re.compile(r"\b(?:who|what|which) (?:are|were) some\b|\bwhat other (?:[a-z\-]+ ){0,2}?[a-z\-]{3,}s\b(?<!ss)|"
-                      r"\b(?:what|which) (?:are|were) the (?:main|key|major|chief|principal) \w+s\b", re.IGNORECASE)
+                      r"\b(?:what|which) (?:are|were) the (?:main|key|major|chief|principal) \w+s\b|"
+                      r"\b(?:what|which) (?:kinds|types|sorts) of [\w\- ]+? (?:are there|exist)\b", re.IGNORECASE)
 
 
 def asks_for_several(question: str) -> bool:
