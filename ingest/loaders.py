@@ -77,7 +77,7 @@ def load_html(data: bytes) -> LoadedText:
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     lines = (" ".join(line.split()) for line in "".join(_visible_text(soup)).splitlines())
     text = "\n".join(line for line in lines if line)
-    text = re.sub(r"\n*(?:" + _PARAGRAPH_END + r"\n*)+", "\n\n", text).strip()  # headings and code: paragraphs of their own
+    text = re.sub(r"\n*(?:" + _PARAGRAPH_END + r"\n*)+", "\n\n", text).strip()  # _PARAGRAPH_TAGS: a blank line around
     if not text:
         raise UnreadableFile("no visible text in the HTML")
     return LoadedText(text, {"title": title} if title else {})

@@ -35,11 +35,14 @@ def explanation_evidence(question: str, hits: Sequence[Hit], embedder: Embedder,
     found = select_sentences(question, hits, embedder, len(hits) * 64, question_vector)
     # A passage may end inside a hard-wrapped sentence; what it holds of that sentence is not one.
     cut_at = {(hit.source, hit.end) for hit in hits}
+
+    def cut_by_its_passage(s: Hit) -> bool:
+        return (s.source, s.end) in cut_at and not _ends(s.text)
+
     if document_text is not None:
-        found = [completed(s, document_text) if (s.source, s.end) in cut_at and not _ends(s.text) else s
-                 for s in found]
+        found = [completed(s, document_text) if cut_by_its_passage(s) else s for s in found]
     ranked = [_one_cell(_whole(s, hits)) for s in found]
-    usable = [s for s in ranked if _reads_on_its_own(s) and not ((s.source, s.end) in cut_at and not _ends(s.text))]
+    usable = [s for s in ranked if _reads_on_its_own(s) and not cut_by_its_passage(s)]
     distinct: dict[str, Hit] = {}  # by wording: a page that repeats a sentence (or a traceback line) says it once
     for sentence in usable:
         if distinct and sentence.similarity < min_similarity:
