@@ -63,8 +63,15 @@ _BLOCK_HTML_TAGS = ("p", "div", "section", "article", "li", "tr", "pre", "blockq
 # Blocks that are paragraphs of their own: every other block is one line, and the lines of a paragraph are read as
 # one text when quoting (a hard-wrapped sentence), so a heading, a code block or a list item (a table of contents'
 # "12.1. Introduction", "12.2. Creating Virtual Environments") would join the sentence after it.
-_PARAGRAPH_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "pre", "li", "dt", "dd"})
+_PARAGRAPH_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "pre", "li", "dt", "dd", "table"})
 _PARAGRAPH_END = "\ue000"  # a private-use character that marks where such a block starts and ends, while lines are cleaned
+# A table row is one line, its cells between pipes as a Markdown table writes them ("| DEBUG | Detailed information,
+# typically of interest only when diagnosing problems. |"): a row is read as one statement, its key beside what it
+# says, not as a heap of lines that run into each other ("Level When it's used DEBUG Detailed information …").
+# Private-use characters mark a row's start and end and each cell's start until the row is put on one line.
+_ROW_START, _ROW_END, _CELL_START = "\ue001", "\ue002", "\ue003"
+_ROW_MARKS = re.compile(f"([{_ROW_START}{_ROW_END}{_CELL_START}])")
+_EMPTY_ROW = re.compile(r"[|\s]*")  # a row of empty cells (a separator row has dashes)
 
 
 def load_html(data: bytes) -> LoadedText:
@@ -75,8 +82,8 @@ def load_html(data: bytes) -> LoadedText:
         raise UnreadableFile("empty file")
     soup = BeautifulSoup(data, "lxml")
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    lines = (" ".join(line.split()) for line in "".join(_visible_text(soup)).splitlines())
-    text = "\n".join(line for line in lines if line)
+    lines = (" ".join(line.split()) for line in _rows_on_one_line("".join(_visible_text(soup))).splitlines())
+    text = "\n".join(line for line in lines if line and not _EMPTY_ROW.fullmatch(line))
     text = re.sub(r"\n*(?:" + _PARAGRAPH_END + r"\n*)+", "\n\n", text).strip()  # _PARAGRAPH_TAGS: a blank line around
     if not text:
         raise UnreadableFile("no visible text in the HTML")
@@ -99,16 +106,52 @@ def _visible_text(root) -> list[str]:
             pieces.append("\n")
         elif node is _PARAGRAPH_END:  # a blank line follows: a heading or code never runs into the sentence after it
             pieces.append(f"\n{_PARAGRAPH_END}\n")
+        elif type(node) is str:  # a row's end (page text is a NavigableString, never a plain str)
+            pieces.append(node)
         elif isinstance(node, Tag):
             if node.name in _DROPPED_HTML_TAGS or _is_site_chrome(node) or _is_permalink(node):
                 continue
-            if node.name in _BLOCK_HTML_TAGS:
+            if node.name == "tr":
+                pieces.append(_ROW_START)
+                stack.append(_ROW_END + _separator_under(node))
+            elif node.name in ("td", "th"):
+                pieces.append(_CELL_START)
+            elif node.name in _BLOCK_HTML_TAGS:
                 pieces.append(f"\n{_PARAGRAPH_END}\n" if node.name in _PARAGRAPH_TAGS else "\n")
                 stack.append(_PARAGRAPH_END if node.name in _PARAGRAPH_TAGS else None)
             stack.extend(reversed(node.contents))
         elif type(node) in (NavigableString, CData):  # not comments, doctypes or processing instructions
             pieces.append(str(node))
     return pieces
+
+
+def _separator_under(row) -> str:
+    """After a header row (its cells all `th`), Markdown's separator row (`|---|---|`), which tells the header from
+    the rows that are items; nothing after any other row."""
+    row_cells = row.find_all(("td", "th"), recursive=False)
+    if not row_cells or any(cell.name != "th" for cell in row_cells) or row.find_parent(("td", "th")):
+        return ""
+    return "\n|" + "---|" * len(row_cells) + "\n"
+
+
+def _rows_on_one_line(text: str) -> str:
+    """Each table row of `text` (between its marks) on a line of its own, `| cell | cell |`: the line breaks and
+    paragraph marks of its cells become spaces. A table nested in a cell is read into that cell, as its words."""
+    out, depth = [], 0
+    for part in _ROW_MARKS.split(text):
+        if part == _ROW_START:
+            out.append("\n" if depth == 0 else " ")
+            depth += 1
+        elif part == _ROW_END:
+            depth -= 1
+            out.append(" |\n" if depth == 0 else " ")
+        elif part == _CELL_START:
+            out.append(" | " if depth == 1 else " ")  # a nested table's cells are words of the outer cell
+        elif depth:
+            out.append(part.replace("\n", " ").replace(_PARAGRAPH_END, " "))
+        else:
+            out.append(part)
+    return "".join(out)
 
 
 def _is_permalink(tag) -> bool:

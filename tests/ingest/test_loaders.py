@@ -61,6 +61,30 @@ def test_html_list_items_are_read_apart_not_as_one_sentence():
         "Each item stands alone."]
 
 
+def test_html_table_rows_are_read_as_markdown_rows_each_item_beside_what_it_says():
+    html = ("<html><body><p>The standard levels are described below:</p><table><thead><tr><th>Level</th>"
+            "<th>When it’s used</th></tr></thead><tbody><tr><td><p><code>DEBUG</code></p></td><td><p>Detailed "
+            "information, typically of interest\nonly when diagnosing problems.</p></td></tr><tr><td><p><code>INFO"
+            "</code></p></td><td><p>Confirmation that things are working as\nexpected.</p></td></tr><tr><td></td><td>"
+            "</td></tr></tbody></table><p>The default level is WARNING.</p></body></html>").encode()
+    text = load_html(html).text
+    assert text.splitlines() == [
+        "The standard levels are described below:", "",
+        "| Level | When it’s used |", "|---|---|",  # a header row is marked as Markdown marks it
+        "| DEBUG | Detailed information, typically of interest only when diagnosing problems. |",
+        "| INFO | Confirmation that things are working as expected. |", "",  # not the row of empty cells
+        "The default level is WARNING."]
+    # a row never runs into the next ("DEBUG Detailed information … problems. INFO …")
+    assert "| INFO | Confirmation that things are working as expected." in [
+        text[a:b] for a, b in sentence_spans(text, join_wrapped_lines=True)]
+
+
+def test_html_table_nested_in_a_cell_stays_in_that_cell():
+    html = (b"<table><tr><td>outer</td><td><table><tr><td>a</td><td>b</td></tr><tr><td>c</td></tr></table></td></tr>"
+            b"<tr><td>last</td><td>row</td></tr></table>")
+    assert load_html(html).text.splitlines() == ["| outer | a b c |", "| last | row |"]
+
+
 def test_html_without_visible_text_is_refused():
     with pytest.raises(UnreadableFile, match="no visible text"):
         load_html(b"<html><script>x()</script></html>")
