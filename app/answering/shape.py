@@ -59,10 +59,10 @@ _HOW_TO = re.compile(r"^\s*(how (do|can|should|would|could|must) (i|we)\b|how to
 
 
 # Asks for several things: "Which peoples did they fight?", "What lasting effects did it have?", "Who are some of …",
-# "What other diseases …", "What were the main findings …". By wording alone such a question cannot be told from a
-# factoid one (bench/RESULTS.md, issue 12): its short answer names every item of the list it is in
-# (`enumeration.whole_list`), and under `auto` a short answer that names one thing gives way to an explanation
-# (`Answerer.ask`). Not a plural that is the question's subject ("What are environmentalists concerned about?"),
+# "What other diseases …", "What were the main findings …", "What are the logging levels?" (all it asks). By wording
+# alone such a question cannot be told from a factoid one (bench/RESULTS.md, issue 12): its short answer names every
+# item of the list it is in (`enumeration.whole_list`), and under `auto` a short answer that names one thing gives way
+# to an explanation (`Answerer.ask`). Not a plural that is the question's subject ("What are environmentalists concerned about?"),
 # nor a type or kind ("What types of schools are most of them?"), which is usually one, unless the question asks
 # what kinds there are ("What kinds of errors are there?").
 _NOT_BEFORE_HEAD = (r"(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|might|may|must|"
@@ -74,7 +74,9 @@ _PLURAL_HEAD = re.compile(
     r"typically|usually|often|\w+ed)\b", re.IGNORECASE)
 _SEVERAL = re.compile(r"\b(?:who|what|which) (?:are|were) some\b|\bwhat other (?:[a-z\-]+ ){0,2}?[a-z\-]{3,}s\b(?<!ss)|"
                       r"\b(?:what|which) (?:are|were) the (?:main|key|major|chief|principal) \w+s\b|"
-                      r"\b(?:what|which) (?:kinds|types|sorts) of [\w\- ]+? (?:are there|exist)\b", re.IGNORECASE)
+                      r"\b(?:what|which) (?:kinds|types|sorts) of [\w\- ]+? (?:are there|exist)\b|"
+                      r"^\s*(?:what|which) (?:are|were) the (?:[\w\-]+ ){0,3}[\w\-]{3,}s\?\s*$(?<!ss\?)",
+                      re.IGNORECASE)
 
 
 def asks_for_several(question: str) -> bool:

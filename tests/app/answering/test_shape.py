@@ -72,6 +72,8 @@ def test_an_explicit_style_is_what_the_client_gets():
     ("What does increased oxygen in the lungs displace?", False),
     ("What types of schools are most of them?", False),
     ("What kinds of errors are there in Python?", True),
+    ("What are the logging levels?", True),  # all it asks: "what are the <things>?"
+    ("What are the available integer presentation types?", True),
     ("What other location did the crew test at?", False),
 ])
 def test_a_question_for_several_things_is_told_by_its_wording(question, several):
