@@ -17,9 +17,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from app.answering.answer_span import main_cell
 from app.answering.comparison import compared, with_each_side
 from app.answering.evidence import select_sentences
+from app.answering.shape import asks_for_several
+from app.answering.tables import holds_rows, is_row, read_rows, table_after
 from core.text import sentence_spans, words_of
 from index.embedder import Embedder
 from index.types import Hit
@@ -41,18 +42,19 @@ def explanation_evidence(question: str, hits: Sequence[Hit], embedder: Embedder,
 
     if document_text is not None:
         found = [completed(s, document_text) if cut_by_its_passage(s) else s for s in found]
-    ranked = [_one_cell(_whole(s, hits)) for s in found]
+    several = asks_for_several(question)
+    ranked = [_whole(s, hits, document_text, several) for s in found]
     usable = [s for s in ranked if _reads_on_its_own(s) and not cut_by_its_passage(s)]
     distinct: dict[str, Hit] = {}  # by wording: a page that repeats a sentence (or a traceback line) says it once
     for sentence in usable:
         if distinct and sentence.similarity < min_similarity:
             break  # ranked: the rest are further still
-        distinct.setdefault(_wording(sentence), sentence)
+        _add(distinct, sentence)
         if len(distinct) < count:
             # A document explains in consecutive sentences: the one after a chosen sentence usually goes on with it.
             following = next_sentence(sentence, usable)
             if following is not None and following.similarity >= NEIGHBOUR_MIN_SIMILARITY:
-                distinct.setdefault(_wording(following), following)
+                _add(distinct, following)
         if len(distinct) >= count:
             break
     sides = compared(question)
@@ -63,6 +65,20 @@ def explanation_evidence(question: str, hits: Sequence[Hit], embedder: Embedder,
 
 def _wording(sentence: Hit) -> str:
     return " ".join(words_of(sentence.text))
+
+
+def _add(distinct: dict[str, Hit], sentence: Hit) -> None:
+    """`sentence` added to the chosen ones, unless it says it again: the same words, or a part of a chosen one (a
+    sentence or a row of a table chosen with the sentence that leads into it); chosen ones it holds give way to it."""
+    if any(_within(sentence, c) for c in distinct.values()):
+        return
+    for wording in [w for w, c in distinct.items() if _within(c, sentence)]:
+        del distinct[wording]
+    distinct.setdefault(_wording(sentence), sentence)
+
+
+def _within(sentence: Hit, other: Hit) -> bool:
+    return sentence.source == other.source and other.start <= sentence.start and sentence.end <= other.end
 
 
 # The sentence after a chosen one joins an explanation unless it is plainly about something else.
@@ -91,13 +107,23 @@ def completed(sentence: Hit, document_text: Callable[[str], str | None]) -> Hit:
 COMPLETION_CHARS = 600  # the most of a sentence that the next passage holds and joins it
 _GAP = 3  # characters between two sentences of a paragraph: a space, or a line break (two between paragraphs)
 LEAD_IN_CHARS = 300  # the most of what a sentence ending with ":" leads into that joins it
+PARAGRAPH_REST_CHARS = 400  # the most of its paragraph between a sentence and the table that ends it, to join them
 
 
-def _whole(sentence: Hit, hits: Sequence[Hit]) -> Hit:
+def _whole(sentence: Hit, hits: Sequence[Hit], document_text: Callable[[str], str | None] | None = None,
+           several: bool = False) -> Hit:
     """A sentence that leads into what follows it ("… run the venv module with the directory path:") joined with
-    that (the command, the example, the list: up to `LEAD_IN_CHARS`), as one verbatim span of its passage; any
-    other sentence as it is."""
-    if not sentence.text.rstrip().endswith(":"):
+    that (the command, the example, the list: up to `LEAD_IN_CHARS`), as one verbatim span of its passage; a
+    sentence followed by a table that ends with ":", or any sentence a table follows when the question asks for
+    several things, joined with the table's rows (and the rest of its paragraph before them, when the table ends
+    the paragraph it is in: "… are given in the following table. These are … lost.", then the table), read on in its
+    document, when given, past its passage's end; any other sentence as it is."""
+    leads_in = sentence.text.rstrip().endswith(":")
+    if (leads_in or several) and not is_row(sentence.text):
+        with_table = _with_table(sentence, hits, document_text, PARAGRAPH_REST_CHARS if several else 0)
+        if with_table is not None:
+            return with_table
+    if not leads_in:
         return sentence
     passage = next((h for h in hits if h.chunk_id == sentence.chunk_id), None)
     if passage is None:
@@ -111,14 +137,27 @@ def _whole(sentence: Hit, hits: Sequence[Hit]) -> Hit:
     return replace(sentence, text=passage.text[sentence.start - passage.start:end - passage.start], end=end)
 
 
-def _one_cell(sentence: Hit) -> Hit:
-    """A row of a Markdown table ("| `RAGQA_MODEL_PRECISION` | `int8` | Weights of …") narrowed to the cell
-    holding most of its words, the one that says something: an explanation quotes prose, not a row's pipes and keys."""
-    cell = main_cell(sentence.text) if sentence.text.lstrip().startswith("|") else None
-    if cell is None:
-        return sentence
-    start, end = cell
-    return replace(sentence, text=sentence.text[start:end], start=sentence.start + start, end=sentence.start + end)
+def _with_table(sentence: Hit, hits: Sequence[Hit], document_text: Callable[[str], str | None] | None,
+                rest_of_paragraph: int) -> Hit | None:
+    """The sentence and the table right after it (or after at most `rest_of_paragraph` characters more of its
+    paragraph), as one verbatim span of its document (or, without the document, of its passage); None when no
+    table follows it."""
+    document = document_text(sentence.source) if document_text is not None else None
+    if document is not None and document[sentence.start:sentence.end] == sentence.text:
+        text, offset = document, 0
+    else:
+        passage = next((h for h in hits if h.chunk_id == sentence.chunk_id), None)
+        if passage is None:
+            return None
+        text, offset = passage.text, passage.start
+    table = table_after(text, sentence.end - offset)
+    paragraph_end = text.find("\n\n", sentence.end - offset)
+    if table is None and 0 <= paragraph_end - (sentence.end - offset) <= rest_of_paragraph:
+        table = table_after(text, paragraph_end)
+    if table is None:
+        return None
+    end = table[1] + offset
+    return replace(sentence, text=text[sentence.start - offset:end - offset], end=end)
 
 
 _WORD = re.compile(r"\w+")
@@ -131,6 +170,10 @@ def _reads_on_its_own(sentence: Hit) -> bool:
     (`{ "answer": …`) or the rest of a table row cut inside a cell (`` --followups N` (…) | the benchmark | ``): six words or
     more, or four and an ending as a sentence has, starting with anything but a lower-case letter or a bracket."""
     text = sentence.text.strip()
+    if holds_rows(text):  # a table row, or a sentence and the table it leads into: what its cells say
+        lead_in = text.split("\n|", 1)[0] if not is_row(text) else ""
+        said = read_rows(text)
+        return len(_WORD.findall(said)) >= 4 and not lead_in[:1].islower() and not _CODE_LINE.match(lead_in)
     words = len(_WORD.findall(text))
     whole = words >= 6 or (words >= 4 and _ends(text))
     cut_cell = text.endswith("|") or " | " in text  # a row's cells, read from inside one
@@ -143,12 +186,14 @@ _CODE_LINE = re.compile(r'[{}\]<]|\[\s*[\[{"\d]|\$ |>>>|"\w+"\s*:')
 
 
 def _ends(text: str) -> bool:
-    return text.rstrip().endswith((".", "!", "?", ":", ")", '"', "”", "`"))
+    return text.rstrip().endswith((".", "!", "?", ":", ")", '"', "”", "`")) or holds_rows(text)
 
 
 def as_read(text: str) -> str:
-    """An evidence sentence as an answer shows it: on one line, without a list item's bullet (its support
-    keeps the document's own characters)."""
+    """An evidence sentence as an answer shows it: on one line, without a list item's bullet, a table's rows as
+    items ("DEBUG — Detailed information, …; INFO — …": its support keeps the document's own characters)."""
+    if holds_rows(text):
+        text = read_rows(text)
     return _BULLET.sub("", " ".join(text.split()))
 
 

@@ -1,7 +1,7 @@
 """An explanation's sentences: the closest ones to the question, each with the one after it, which goes on with it."""
 from __future__ import annotations
 
-from app.answering.explanation import explanation_evidence, in_reading_order
+from app.answering.explanation import as_read, explanation_evidence, in_reading_order
 from index.types import Hit
 
 TOWN = ("The railway reached Orlen in 1861 and linked the town to the coast. "
@@ -66,12 +66,15 @@ def test_code_and_json_are_not_explanations_and_a_sentence_cut_at_an_abbreviatio
     ]
 
 
-def test_a_table_row_is_quoted_by_its_cell_that_says_something(embedder):
+def test_a_table_row_is_quoted_whole_and_read_as_its_item_and_what_it_says(embedder):
     text = ("# Settings\n\n| name | default | meaning |\n|---|---|---|\n"
             "| `ORLEN_LINE` | `coast` | The railway line that links the town of Orlen to the coast, opened in 1861. |\n")
     chosen = _explained("Which railway line links Orlen to the coast?", text, embedder)
-    assert chosen[0].text == "The railway line that links the town of Orlen to the coast, opened in 1861."
-    assert not any("|" in s.text for s in chosen)
+    assert chosen[0].text == ("| `ORLEN_LINE` | `coast` | The railway line that links the town of Orlen to the coast, "
+                              "opened in 1861. |")  # the row, which names the setting the sentence is about
+    assert as_read(chosen[0].text) == ("`ORLEN_LINE` — `coast` — The railway line that links the town of Orlen to the "
+                                       "coast, opened in 1861.")
+    assert not any("name" in s.text or "---" in s.text for s in chosen)  # not the header, nor the separator
 
 
 def test_a_sentence_that_leads_into_a_command_brings_the_command(embedder):
@@ -129,4 +132,5 @@ def test_a_table_cell_cut_inside_its_code_is_not_a_sentence(embedder):
     chosen = _explained("How does the benchmark measure the rewrite of follow-up questions?", text, embedder)
     assert [s.text for s in chosen][:2] == ["It measures the rewrite of every follow-up question.",
                                             "The benchmark asks each follow-up question twice."]
-    assert not any("|" in s.text for s in chosen)  # the row's cells, read from inside one, are left out
+    # the row's cells are not read from inside one: a row is quoted whole, if at all
+    assert all(s.text.startswith("| `python") and s.text.endswith("benchmark |") for s in chosen if "|" in s.text)
