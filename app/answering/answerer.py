@@ -144,8 +144,9 @@ class Answerer:
         said_unknown = model_abstained(answer)
         answer, span = answer_span(answer, question, passages, several=several)
         abstained = said_unknown or (span is None and self.settings.require_supported_answer)
-        if may_explain and not abstained and not names_several(answer):
-            # It asks for several things and the short answer names one: the sentences that say them all, if any.
+        if may_explain and not said_unknown and (abstained or not names_several(answer)):
+            # It asks for several things and the short answer names one, or names what its evidence does not say (a
+            # list held in a table, its items apart in the rows): the sentences that say them all, if any.
             explained, _ = await self.explanation(question, top_k, timings)
             if explained is not None:
                 return self.explained(explained, on_text, timings, started)

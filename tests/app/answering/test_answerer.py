@@ -182,3 +182,24 @@ def test_a_question_for_several_things_answered_with_a_list_stays_short(harbour)
                                                                      pieces.append))
     assert response.shape == "short" and response.answer == "timber, dried fish and wool"
     assert pieces == [response.answer]
+
+
+def test_a_list_held_in_a_table_is_answered_by_its_rows_when_the_models_list_is_not_a_span(tmp_path, embedder, chunker,
+                                                                                          settings):
+    from tests.app.answering.test_tables import LEVELS, LEVELS_HTML
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "logging.html").write_text(LEVELS_HTML, encoding="utf-8")
+    index = IndexDirectory.open_for_writing(tmp_path / "index", embedder.name, embedder.dimension)
+    IngestPipeline(index, embedder, chunker).run(docs)
+    try:  # the 1.5B model's reply: the levels, but not as the document lists them (its rows)
+        answerer = Answerer(Retriever(index, embedder), ReplyingGenerator("WARNING, DEBUG, INFO, ERROR"), settings)
+        response = asyncio.run(answerer.ask("Which logging levels are there?", 3))
+        document = index.store.document_text("logging.html")
+    finally:
+        index.close()
+    assert not response.abstained and response.shape == "explain"
+    assert all(f"{level} — " in response.answer for level in LEVELS)
+    assert any(document[s.start:s.end] == s.text and "| CRITICAL |" in s.text
+               for sentence in response.sentences for s in sentence.support)  # the rows, quoted verbatim
