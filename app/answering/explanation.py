@@ -43,7 +43,7 @@ def explanation_evidence(question: str, hits: Sequence[Hit], embedder: Embedder,
     if document_text is not None:
         found = [completed(s, document_text) if cut_by_its_passage(s) else s for s in found]
     several = asks_for_several(question)
-    ranked = [_whole(s, hits, document_text, several) for s in found]
+    ranked = [_whole(_whole_row(s, hits, document_text), hits, document_text, several) for s in found]
     usable = [s for s in ranked if _reads_on_its_own(s) and not cut_by_its_passage(s)]
     distinct: dict[str, Hit] = {}  # by wording: a page that repeats a sentence (or a traceback line) says it once
     for sentence in usable:
@@ -137,19 +137,44 @@ def _whole(sentence: Hit, hits: Sequence[Hit], document_text: Callable[[str], st
     return replace(sentence, text=passage.text[sentence.start - passage.start:end - passage.start], end=end)
 
 
+def _around(sentence: Hit, hits: Sequence[Hit], document_text: Callable[[str], str | None] | None
+            ) -> tuple[str, int] | None:
+    """The text a sentence lies in and that text's offset in its document: the document itself when given (a table
+    may go on past its passage's end), else its passage; None when neither is found."""
+    document = document_text(sentence.source) if document_text is not None else None
+    if document is not None and document[sentence.start:sentence.end] == sentence.text:
+        return document, 0
+    passage = next((h for h in hits if h.chunk_id == sentence.chunk_id), None)
+    return None if passage is None else (passage.text, passage.start)
+
+
+def _whole_row(sentence: Hit, hits: Sequence[Hit], document_text: Callable[[str], str | None] | None) -> Hit:
+    """A piece of a table row (the sentences of a cell are ranked apart: "| WARNING | An indication that something
+    unexpected happened.", "The software is still working as expected. |") made the whole row, as one verbatim span:
+    a row says what its first cell names; any other sentence as it is."""
+    around = _around(sentence, hits, document_text) if "|" in sentence.text else None
+    if around is None:
+        return sentence
+    text, offset = around
+    at = sentence.start - offset
+    line_start = text.rfind("\n", 0, at) + 1
+    line_end = text.find("\n", at)
+    line = text[line_start:len(text) if line_end < 0 else line_end]
+    if not is_row(line):
+        return sentence
+    start, end = line_start + len(line) - len(line.lstrip()), line_start + len(line.rstrip())
+    return replace(sentence, text=text[start:end], start=offset + start, end=offset + end)
+
+
 def _with_table(sentence: Hit, hits: Sequence[Hit], document_text: Callable[[str], str | None] | None,
                 rest_of_paragraph: int) -> Hit | None:
     """The sentence and the table right after it (or after at most `rest_of_paragraph` characters more of its
     paragraph), as one verbatim span of its document (or, without the document, of its passage); None when no
     table follows it."""
-    document = document_text(sentence.source) if document_text is not None else None
-    if document is not None and document[sentence.start:sentence.end] == sentence.text:
-        text, offset = document, 0
-    else:
-        passage = next((h for h in hits if h.chunk_id == sentence.chunk_id), None)
-        if passage is None:
-            return None
-        text, offset = passage.text, passage.start
+    around = _around(sentence, hits, document_text)
+    if around is None:
+        return None
+    text, offset = around
     table = table_after(text, sentence.end - offset)
     paragraph_end = text.find("\n\n", sentence.end - offset)
     if table is None and 0 <= paragraph_end - (sentence.end - offset) <= rest_of_paragraph:

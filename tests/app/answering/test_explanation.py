@@ -77,6 +77,16 @@ def test_a_table_row_is_quoted_whole_and_read_as_its_item_and_what_it_says(embed
     assert not any("name" in s.text or "---" in s.text for s in chosen)  # not the header, nor the separator
 
 
+def test_a_row_whose_cell_holds_two_sentences_is_quoted_whole(embedder):
+    text = ("| name | default | meaning |\n|---|---|---|\n"
+            "| `HARBOUR_TIDE` | `0.55` | The harbour of Orlen closes when the tide is below this. Calibrated for the "
+            "spring tides of 1861. |\n")
+    chosen = _explained("When does the harbour of Orlen close?", text, embedder)
+    assert [as_read(s.text) for s in chosen] == [
+        "`HARBOUR_TIDE` — `0.55` — The harbour of Orlen closes when the tide is below this. Calibrated for the spring "
+        "tides of 1861."]  # once, though each sentence of the cell is ranked on its own
+
+
 def test_a_sentence_that_leads_into_a_command_brings_the_command(embedder):
     text = ("Creating Virtual Environments\n\n"
             "To create a virtual environment, run the venv module as a script with the directory path:\n\n"
