@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from anyio import to_thread
 
 from app.answering.abstention import NOT_IN_DOCUMENTS, evidence_is_too_weak, model_abstained
-from app.answering.answer_span import answer_span, clean_answer
+from app.answering.answer_span import Span, answer_span, clean_answer
 from app.answering.citations import best_quote, citation, quote_of
 from app.answering.enumeration import names_several
 from app.answering.evidence import cited_chunks, select_sentences, sentence_embedder
@@ -34,6 +34,7 @@ from app.answering.reasons import asks_for_reason, gives_reason
 from app.answering.referents import choose
 from app.answering.sentences import joined, sentence, support_of, verified, with_markers
 from app.answering.shape import Style, asks_for_several, question_shape
+from app.answering.tables import table_after
 from app.generation.base import Generator, TextSink
 from app.generation.queue import GenerationQueue
 from app.schemas import AskResponse, Citation, Quote, Turn
@@ -144,9 +145,11 @@ class Answerer:
         said_unknown = model_abstained(answer)
         answer, span = answer_span(answer, question, passages, several=several)
         abstained = said_unknown or (span is None and self.settings.require_supported_answer)
-        if may_explain and not said_unknown and (abstained or not names_several(answer)):
+        if may_explain and not said_unknown and (abstained or not names_several(answer)
+                                                 or self.quoted_before_a_table(span, passages)):
             # It asks for several things and the short answer names one, or names what its evidence does not say (a
-            # list held in a table, its items apart in the rows): the sentences that say them all, if any.
+            # list held in a table, its items apart in the rows), or comes from the sentence that leads into a table
+            # ("… presentation types for float and Decimal values are:"): the sentences that say them all, if any.
             explained, _ = await self.explanation(question, top_k, timings)
             if explained is not None:
                 return self.explained(explained, on_text, timings, started)
@@ -161,6 +164,15 @@ class Answerer:
         sentences = [sentence(answer, [support_of(quote)] if quote else [], citations)]
         return AskResponse(answer=answer, abstained=False, sentences=sentences, quote=quote, citations=citations,
                            standalone_question=question, model=self.generator.name, timings_ms=timings)
+
+    def quoted_before_a_table(self, span: Span | None, passages: Sequence[Hit]) -> bool:
+        """Whether a short answer is a phrase of an evidence sentence that a table follows in its document: the list
+        the question asks for is that table's, not the phrase."""
+        if span is None:
+            return False
+        sentence = passages[span.passage]
+        document = self.retriever.index.store.document_text(sentence.source)
+        return document is not None and table_after(document, sentence.end) is not None
 
     async def explain(self, question: str, top_k: int, on_text: TextSink | None, timings: dict[str, float],
                       started: float) -> AskResponse:

@@ -184,22 +184,31 @@ def test_a_question_for_several_things_answered_with_a_list_stays_short(harbour)
     assert pieces == [response.answer]
 
 
-def test_a_list_held_in_a_table_is_answered_by_its_rows_when_the_models_list_is_not_a_span(tmp_path, embedder, chunker,
-                                                                                          settings):
-    from tests.app.answering.test_tables import LEVELS, LEVELS_HTML
+@pytest.fixture()
+def levels(tmp_path, embedder, chunker, settings):
+    from tests.app.answering.test_tables import LEVELS_HTML
 
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "logging.html").write_text(LEVELS_HTML, encoding="utf-8")
     index = IndexDirectory.open_for_writing(tmp_path / "index", embedder.name, embedder.dimension)
-    IngestPipeline(index, embedder, chunker).run(docs)
-    try:  # the 1.5B model's reply: the levels, but not as the document lists them (its rows)
-        answerer = Answerer(Retriever(index, embedder), ReplyingGenerator("WARNING, DEBUG, INFO, ERROR"), settings)
-        response = asyncio.run(answerer.ask("Which logging levels are there?", 3))
-        document = index.store.document_text("logging.html")
-    finally:
-        index.close()
+    IngestPipeline(index, embedder, chunker).run(write_documents(tmp_path / "docs", {"logging.html": LEVELS_HTML}))
+    yield lambda reply: Answerer(Retriever(index, embedder), ReplyingGenerator(reply), settings)
+    index.close()
+
+
+def _answered_by_the_rows(response, answerer) -> None:
+    from tests.app.answering.test_tables import LEVELS
+
+    document = answerer.retriever.index.store.document_text("logging.html")
     assert not response.abstained and response.shape == "explain"
     assert all(f"{level} — " in response.answer for level in LEVELS)
     assert any(document[s.start:s.end] == s.text and "| CRITICAL |" in s.text
                for sentence in response.sentences for s in sentence.support)  # the rows, quoted verbatim
+
+
+def test_a_list_held_in_a_table_is_answered_by_its_rows_when_the_models_list_is_not_a_span(levels):
+    answerer = levels("WARNING, DEBUG, INFO, ERROR")  # the 1.5B model's reply: not as the document lists them
+    _answered_by_the_rows(asyncio.run(answerer.ask("Which logging levels are there?", 3)), answerer)
+
+
+def test_a_short_answer_from_the_sentence_that_leads_into_a_table_gives_way_to_the_table(levels):
+    answerer = levels("The standard levels and their applicability")  # a list, of the sentence before the table
+    _answered_by_the_rows(asyncio.run(answerer.ask("Which logging levels are there?", 3)), answerer)
