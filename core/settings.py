@@ -50,6 +50,10 @@ class Settings(BaseSettings):
                     "so a chunk's vector never depends on its batch: about twice as fast as `onnx` with the same hybrid "
                     "recall; queries keep RAGQA_EMBEDDING_BACKEND and the index records RAGQA_EMBEDDING_MODEL as "
                     "before), `index` (as queries are embedded), or another backend of RAGQA_EMBEDDING_MODEL.")
+    sentence_vectors: bool = Field(
+        True, description="Ingest also embeds each prose sentence of a chunk on its own, and hybrid retrieval ranks a "
+                          "chunk by its best sentence too: better top passages for vague and paraphrased questions, "
+                          "for about 1.7x the ingest time (bench/RESULTS.md); false: chunk vectors only.")
     skip_duplicates: bool = Field(
         True, description="Ingest indexes one copy of documents whose text is the same or nearly the same (an HTML page "
                           "and its reST source, say) and reports the others as skipped, naming the indexed copy.")

@@ -120,10 +120,11 @@ class IndexDirectory:
 
     # --- writing ---------------------------------------------------------------------------------
     def write_document(self, source: str, content_hash: str, size: int, text: str, metadata: dict,
-                       chunks: list[Chunk], embeddings: np.ndarray, fingerprint: bytes | None = None) -> None:
+                       chunks: list[Chunk], embeddings: np.ndarray, fingerprint: bytes | None = None,
+                       sentence_vectors: list[np.ndarray] | None = None) -> None:
         """Replace one document: committed in SQLite first, then mirrored into the vectors."""
         removed, added = self.store.replace_document(source, content_hash, size, text, metadata, chunks, embeddings,
-                                                     fingerprint)
+                                                     fingerprint, sentence_vectors)
         self.vectors.remove(np.array(removed, dtype=np.int64))
         self.vectors.add(np.array(added, dtype=np.int64), embeddings)
 

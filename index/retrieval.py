@@ -1,7 +1,8 @@
 """Retrieval over an index directory: dense top-k, keyword (BM25) top-k, and two hybrids of them.
 
 `hybrid` takes the dense and keyword candidates together and ranks them by cosine similarity plus
-how much of the query's rare words their best sentence holds (index/sentence_match.py); `rrf` is
+how much of the query's rare words their best sentence holds (index/sentence_match.py) and, where
+the index has them, their best sentence's cosine (index/sentence_vectors.py); `rrf` is
 the earlier hybrid, reciprocal-rank fusion of the two rankings. bench/RESULTS.md (issue 15) compares them.
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 from index.directory import IndexDirectory
 from index.embedder import Embedder
 from index.sentence_match import query_weights, sentence_shares
+from index.sentence_vectors import best_sentence_similarity
 from index.types import Hit
 
 Mode = Literal["hybrid", "rrf", "dense", "keyword"]
@@ -23,6 +25,9 @@ MODES: tuple[str, ...] = get_args(Mode)
 # hybrid score = cosine + ONE_SENTENCE × (query weight held by the best sentence) + TWO_SENTENCES × (by
 # the best two consecutive ones): chosen on half of the dev articles, held on the other half (RESULTS.md).
 ONE_SENTENCE, TWO_SENTENCES = 0.5, 0.25
+# ... + SENTENCE_VECTOR × (the best cosine of a candidate's sentences embedded alone), when the index has them;
+# 0.5 and 0.75 were best on half A (RESULTS.md, session 9), the smaller is kept.
+SENTENCE_VECTOR = 0.5
 # Candidates each retriever gives the hybrid ranking (at least k): 10, 20 and 40 ranked alike on dev.
 HYBRID_CANDIDATES = 10
 
@@ -88,9 +93,19 @@ class Retriever:
         candidates = dict.fromkeys([i for i, _ in dense] + [i for i, _ in keyword.ranked])  # dense order first
         hits = self._with_similarity([(i, 0.0) for i in candidates], query_vector, dict(dense))
         shares = sentence_shares(query_weights(keyword.document_frequency, keyword.chunks), [h.text for h in hits])
-        scored = [replace(hit, score=round(hit.similarity + ONE_SENTENCE * one + TWO_SENTENCES * two, 6))
-                  for hit, (one, two) in zip(hits, shares)]
+        best = self._best_sentence_similarities(hits, query_vector)
+        scored = [replace(hit, score=round(hit.similarity + ONE_SENTENCE * one + TWO_SENTENCES * two
+                                           + SENTENCE_VECTOR * sentence, 6))
+                  for hit, (one, two), sentence in zip(hits, shares, best)]
         return sorted(scored, key=lambda hit: -hit.score)[:k]  # stable: ties keep the dense order
+
+    def _best_sentence_similarities(self, hits: Sequence[Hit], query_vector: np.ndarray) -> list[float]:
+        """Per hit, its best sentence's cosine to the query; all 0 for an index without sentence vectors."""
+        store = self.index.store
+        if not store.has_sentence_vectors():
+            return [0.0] * len(hits)
+        vectors = store.sentence_vectors([hit.chunk_id for hit in hits], len(query_vector))
+        return [best_sentence_similarity(vectors.get(hit.chunk_id), query_vector, hit.similarity) for hit in hits]
 
     def _with_similarity(self, ranked: Sequence[tuple[int, float]], query_vector: np.ndarray,
                          similarity: dict[int, float] | None = None) -> list[Hit]:

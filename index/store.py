@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from core.text import STOPWORDS, words_of
+from index.sentence_vectors import from_bytes, to_bytes
 from index.types import Chunk, Document, Hit
 
 SCHEMA_VERSION = 1
@@ -51,6 +52,12 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
 CREATE TABLE IF NOT EXISTS document_fingerprints (
     document_id INTEGER PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
     fingerprint BLOB NOT NULL
+);
+-- Each chunk's prose sentences embedded on their own (index/sentence_vectors.py): float16 (n, dimension),
+-- n may be 0. Used by retrieval only while meta 'sentence_vectors' is '1' (every chunk has its row).
+CREATE TABLE IF NOT EXISTS sentence_vectors (
+    chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+    vectors BLOB NOT NULL
 );
 CREATE TRIGGER IF NOT EXISTS chunks_fts_insert AFTER INSERT ON chunks BEGIN
     INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.text);
@@ -142,10 +149,13 @@ class ChunkStore:
         chunks: Sequence[Chunk],
         embeddings: np.ndarray,  # (len(chunks), dim) float32
         fingerprint: bytes | None = None,
+        sentence_vectors: Sequence[np.ndarray] | None = None,  # per chunk, (n, dim)
     ) -> tuple[list[int], list[int]]:
         """Insert or replace one document and its chunks atomically. Returns (removed ids, new ids)."""
         if len(chunks) != len(embeddings):
             raise ValueError(f"{len(chunks)} chunks but {len(embeddings)} embeddings")
+        if sentence_vectors is not None and len(sentence_vectors) != len(chunks):
+            raise ValueError(f"{len(chunks)} chunks but sentence vectors for {len(sentence_vectors)}")
         with self.db:  # one transaction: all of this document's change, or none of it
             removed = self._delete_document(source)
             cur = self.db.execute(
@@ -166,8 +176,46 @@ class ChunkStore:
                      np.asarray(vector, dtype=np.float32).tobytes()),
                 )
                 new_ids.append(cur.lastrowid)
+            if sentence_vectors is not None:
+                self._insert_sentence_vectors(zip(new_ids, sentence_vectors))
             self._bump_generation()
         return removed, new_ids
+
+    def _insert_sentence_vectors(self, rows: Iterable[tuple[int, np.ndarray]]) -> None:
+        self.db.executemany("INSERT OR REPLACE INTO sentence_vectors(chunk_id, vectors) VALUES (?, ?)",
+                            ((chunk_id, to_bytes(vectors)) for chunk_id, vectors in rows))
+
+    def add_sentence_vectors(self, rows: Sequence[tuple[int, np.ndarray]], complete: bool) -> None:
+        """Store sentence vectors of chunks that have none yet; `complete`: now every chunk has them."""
+        with self.db:
+            self._insert_sentence_vectors(rows)
+            if complete:
+                self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('sentence_vectors', '1')")
+                self._bump_generation()  # readers rank with them from now on
+
+    def forget_sentence_vectors(self) -> None:
+        """Stop ranking with sentence vectors (chunks written from now on may have none)."""
+        with self.db:
+            if self.db.execute("DELETE FROM meta WHERE key = 'sentence_vectors'").rowcount:
+                self._bump_generation()
+
+    def has_sentence_vectors(self) -> bool:
+        """Every chunk has its sentence vectors (an index built before them, or without them, has not)."""
+        return self.get_meta("sentence_vectors") == "1"
+
+    def chunks_without_sentence_vectors(self) -> list[tuple[int, str]]:
+        """(chunk id, text) of the chunks whose sentences were never embedded, in id order."""
+        return [(r[0], r[1]) for r in self.db.execute(
+            "SELECT id, text FROM chunks WHERE id NOT IN (SELECT chunk_id FROM sentence_vectors) ORDER BY id")]
+
+    def sentence_vectors(self, ids: Sequence[int], dimension: int) -> dict[int, np.ndarray]:
+        """{chunk id: (n, dimension) float32} of those of `ids` that have sentence vectors."""
+        found = {}
+        for batch in _batches(list(ids), 900):
+            marks = ",".join("?" * len(batch))
+            for r in self.db.execute(f"SELECT chunk_id, vectors FROM sentence_vectors WHERE chunk_id IN ({marks})", batch):
+                found[r[0]] = from_bytes(r[1], dimension)
+        return found
 
     def delete_document(self, source: str) -> list[int]:
         """Remove a document and its chunks atomically; returns the removed chunk ids."""
@@ -181,6 +229,8 @@ class ChunkStore:
             "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.source = ?",
             (source,),
         )]
+        self.db.execute("DELETE FROM sentence_vectors WHERE chunk_id IN (SELECT c.id FROM chunks c JOIN documents d "
+                        "ON d.id = c.document_id WHERE d.source = ?)", (source,))
         self.db.execute("DELETE FROM chunks WHERE document_id IN (SELECT id FROM documents WHERE source = ?)", (source,))
         self.db.execute("DELETE FROM document_fingerprints WHERE document_id IN "
                         "(SELECT id FROM documents WHERE source = ?)", (source,))

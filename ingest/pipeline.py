@@ -21,8 +21,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+import numpy as np
+
 from index.directory import IndexDirectory
 from index.embedder import Embedder
+from index.sentence_vectors import sentences_to_embed
 from index.types import Chunk
 from ingest.chunking import Chunker
 from ingest.duplicates import DuplicateIndex, Fingerprint, fingerprint
@@ -148,7 +151,7 @@ class IngestPipeline:
 
     def __init__(self, index: IndexDirectory, embedder: Embedder | None, chunker: Chunker | None,
                  max_file_bytes: int = 50 * 1024 * 1024, batch_chunks: int = 256, max_file_seconds: float = 0,
-                 duplicate_similarity: float | None = 0.5,
+                 duplicate_similarity: float | None = 0.5, sentence_vectors: bool = True,
                  load_models: Callable[[], tuple[Embedder, Chunker]] | None = None) -> None:
         """`load_models` instead of `embedder` and `chunker`: called when the first changed file needs them,
         so a run that finds the folder as it was indexed loads no model (`ragqa serve`'s restart)."""
@@ -158,6 +161,7 @@ class IngestPipeline:
         self.batch_chunks = batch_chunks
         self.max_file_seconds = max_file_seconds
         self.duplicate_similarity = duplicate_similarity
+        self.sentence_vectors = sentence_vectors
 
     @classmethod
     def from_settings(cls, index: IndexDirectory, embedder: Embedder | Callable[[], Embedder],
@@ -172,7 +176,7 @@ class IngestPipeline:
 
         return cls(index, None, None, max_file_bytes=settings.max_file_bytes, max_file_seconds=settings.max_file_seconds,
                    duplicate_similarity=settings.duplicate_similarity if settings.skip_duplicates else None,
-                   load_models=load_models)
+                   sentence_vectors=settings.sentence_vectors, load_models=load_models)
 
     @cached_property
     def _models(self) -> tuple[Embedder, Chunker]:
@@ -198,6 +202,7 @@ class IngestPipeline:
         candidates = list(discover(root, skip))
         present = {c.source for c in candidates}
         self._ingest(candidates, manifest, report, skip, on_file, present)
+        self._complete_sentence_vectors()
         # Remove what is gone, but only when something could be read: an empty or unmounted folder
         # must not wipe an index.
         if report.readable:
@@ -222,6 +227,7 @@ class IngestPipeline:
             else:
                 candidates.append(_Candidate(path, source))
         self._ingest(candidates, self.index.store.manifest(), report, skip, None, present=None)
+        self._complete_sentence_vectors()
         self.index.flush({"source_folder": str(root.resolve())})
         report.seconds = time.perf_counter() - started
         return report
@@ -234,6 +240,8 @@ class IngestPipeline:
         `present`: the documents still in the folder (None: all indexed ones, for a partial run);
         only those can be the kept copy of a duplicate.
         """
+        if not self.sentence_vectors:
+            self.index.store.forget_sentence_vectors()  # before a chunk without them is written
         changed: list[_Candidate] = []
         for candidate in candidates:  # first, what is unchanged: its indexed copy stays a kept copy
             content_hash = self._hash_of(candidate, skip)
@@ -332,15 +340,40 @@ class IngestPipeline:
         if not pending:
             return
         vectors = self.embedder.embed([c.text for p in pending for c in p.chunks])  # (n, d)
+        sentences = self._sentence_vectors([c.text for p in pending for c in p.chunks]) if self.sentence_vectors else None
         offset = 0
         for p in pending:
             n = len(p.chunks)
             self.index.write_document(p.source, p.content_hash, p.size, p.loaded.text, p.loaded.metadata,
                                       p.chunks, vectors[offset:offset + n],
-                                      fingerprint=p.fingerprint.to_bytes() if p.fingerprint else None)
+                                      fingerprint=p.fingerprint.to_bytes() if p.fingerprint else None,
+                                      sentence_vectors=sentences[offset:offset + n] if sentences else None)
             offset += n
             (report.updated if p.is_update else report.added).append(p.source)
             report.chunks_embedded += n
+
+
+    def _sentence_vectors(self, texts: list[str]) -> list[np.ndarray]:
+        """Per chunk text, its prose sentences' vectors (index/sentence_vectors.py), (n, d) with n possibly 0."""
+        per_text = [sentences_to_embed(text) for text in texts]
+        vectors = self.embedder.embed([s for sentences in per_text for s in sentences])
+        bounds = np.cumsum([0] + [len(sentences) for sentences in per_text])
+        return [vectors[start:end] for start, end in zip(bounds[:-1], bounds[1:])]
+
+    def _complete_sentence_vectors(self) -> None:
+        """Embed the sentences of chunks that have none (an index built before sentence vectors, or without
+        them, or a run stopped mid-way), then let retrieval rank with them. Nothing to do loads no model."""
+        store = self.index.store
+        if not self.sentence_vectors or store.has_sentence_vectors():
+            return
+        missing = store.chunks_without_sentence_vectors()
+        for start in range(0, len(missing), self.batch_chunks):
+            batch = missing[start:start + self.batch_chunks]
+            vectors = self._sentence_vectors([text for _, text in batch])
+            store.add_sentence_vectors([(chunk_id, v) for (chunk_id, _), v in zip(batch, vectors)],
+                                       complete=start + self.batch_chunks >= len(missing))
+        if not missing:
+            store.add_sentence_vectors([], complete=True)
 
 
 _DOCUMENT_EMBEDDERS: dict[tuple, Embedder] = {}

@@ -53,3 +53,30 @@ def test_a_misspelt_mode_is_refused_by_name_not_run_as_another(retriever):
         Retriever(retriever.index, retriever.embedder, "hybird")
     with pytest.raises(ValueError, match="unknown retrieval mode 'hybird'"):
         retriever.search("Who built the lighthouse?", 3, "hybird")
+
+
+# A question worded apart from its answer: no rare word in common, and the answer is one sentence of a long
+# paragraph about other things, so the chunk's vector is far from the question; the sentence's is not.
+HARBOUR = ("The harbour town of Elmsworth grew around its fishing fleet in the eighteenth century. Its council later "
+           "built a new sea wall, a covered market and a school for the children of the fishermen. The railway reached "
+           "the town in 1871 and brought summer visitors from the cities inland. During the dock strike of 1911 the "
+           "workers who marched through the town wanted an eight-hour day and a fixed wage for unloading coal. Today "
+           "the old warehouses hold shops, a museum of the fleet and a small theatre. The lifeboat station, opened in "
+           "1866, is still staffed by volunteers, and the lighthouse on the point was automated in 1990. Each August "
+           "the regatta fills the bay with sailing boats.")
+MILLS = ("The cotton mills of Ashby employed most of the valley. Their owners built rows of houses for the workers and a "
+         "chapel on the hill. Water wheels drove the looms until steam engines replaced them in the 1840s.")
+
+
+@pytest.mark.parametrize("sentence_vectors", [True, False])
+def test_a_paraphrased_question_finds_the_one_sentence_that_answers_it(tmp_path, embedder, chunker, sentence_vectors):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "harbour.txt").write_text(HARBOUR)
+    (folder / "mills.txt").write_text(MILLS)
+    index = IndexDirectory.open_for_writing(tmp_path / "index", embedder.name, embedder.dimension)
+    IngestPipeline(index, embedder, chunker, sentence_vectors=sentence_vectors).run(folder)
+    top = Retriever(index, embedder).search("What did the demonstrators demand?", 2)[0]
+    index.close()
+    # With chunk vectors alone the short paragraph about workers wins; the harbour's strike sentence is the answer.
+    assert top.source == ("harbour.txt" if sentence_vectors else "mills.txt")

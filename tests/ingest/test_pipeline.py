@@ -201,3 +201,30 @@ def test_a_run_over_an_unchanged_folder_loads_no_model(docs_folder, run_ingest, 
     (docs_folder / "lighthouse.txt").write_text("The lighthouse at Varnholm was painted red in 1990.", encoding="utf-8")
     report = run()
     assert report.updated == ["lighthouse.txt"] and report.chunks_embedded >= 1 and loads == [1]
+
+
+def test_sentence_vectors_are_added_to_an_index_built_without_them_and_dropped_when_turned_off(
+        docs_folder, tmp_path, embedder, chunker):
+    index = IndexDirectory.open_for_writing(tmp_path / "index", embedder.name, embedder.dimension)
+    IngestPipeline(index, embedder, chunker, sentence_vectors=False).run(docs_folder)
+    assert not index.store.has_sentence_vectors()
+    old_generation = index.store.generation
+
+    # The next run finds every file unchanged, yet embeds the sentences of the chunks it already holds.
+    report = IngestPipeline(index, embedder, chunker).run(docs_folder)
+    assert report.unchanged and not report.added and index.store.has_sentence_vectors()
+    assert not index.store.chunks_without_sentence_vectors()
+    assert index.store.generation > old_generation  # a running service re-reads the index
+
+    fresh = IndexDirectory.open_for_writing(tmp_path / "fresh", embedder.name, embedder.dimension)
+    IngestPipeline(fresh, embedder, chunker).run(docs_folder)
+    ids = sorted(index.store.chunk_ids())
+    backfilled = index.store.sentence_vectors(ids, embedder.dimension)
+    built = fresh.store.sentence_vectors(sorted(fresh.store.chunk_ids()), embedder.dimension)
+    assert [v.shape for v in backfilled.values()] == [v.shape for v in built.values()]
+    assert any(len(v) for v in built.values())
+
+    IngestPipeline(index, embedder, chunker, sentence_vectors=False).run(docs_folder)
+    assert not index.store.has_sentence_vectors()
+    index.close()
+    fresh.close()
