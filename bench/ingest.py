@@ -135,7 +135,7 @@ def measure(folder: str, backend: str, rounds: int, questions: str | None = None
     return result
 
 
-def measure_ragqa(folder: str, document_backend: str | None = None) -> dict:
+def measure_ragqa(folder: str, document_backend: str | None = None, sentence_vectors: bool | None = None) -> dict:
     """In a child process: ingest `folder` with the settings (and this RAGQA_DOCUMENT_EMBEDDING_BACKEND, if
     given); files, chunks, characters, time, memory.
 
@@ -151,6 +151,8 @@ def measure_ragqa(folder: str, document_backend: str | None = None) -> dict:
     settings = Settings()
     if document_backend:
         settings = settings.model_copy(update={"document_embedding_backend": document_backend})
+    if sentence_vectors is not None:
+        settings = settings.model_copy(update={"sentence_vectors": sentence_vectors})
     embedder = Embedder.from_settings(settings)
     with tempfile.TemporaryDirectory(prefix="ragqa-bench-ingest-") as tmp:
         index = IndexDirectory.open_for_writing(Path(tmp) / "index", embedder.name, embedder.dimension)
@@ -167,7 +169,7 @@ def measure_ragqa(folder: str, document_backend: str | None = None) -> dict:
             "duplicates": report.duplicates, "chunks": report.chunks_embedded, "characters": characters,
             "seconds": seconds, "peak_rss_mib": _peak_rss_mib() + reader_peak, "reader_peak_rss_mib": reader_peak,
             "embedding_backend": settings.embedding_backend,
-            "document_embedding_backend": pipeline.embedder.backend}
+            "document_embedding_backend": pipeline.embedder.backend, "sentence_vectors": settings.sentence_vectors}
 
 
 def measure_haystack(folder: str, batch_size: int = PEER_BATCH_SIZE) -> dict:
@@ -179,10 +181,11 @@ def measure_haystack(folder: str, batch_size: int = PEER_BATCH_SIZE) -> dict:
     return {**result, "peak_rss_mib": _peak_rss_mib()}
 
 
-def compare_with_peer(folder: Path, rounds: int, document_backends: list[str]) -> dict:
-    """ragqa (once per document embedding backend) and Haystack on `folder`, each round in the other order;
-    the medians, and Haystack's wall time over each ragqa row's."""
-    systems = [f"ragqa:{b}" for b in document_backends] + ["Haystack"]
+def compare_with_peer(folder: Path, rounds: int, document_backends: list[str],
+                      sentence_vectors: list[bool | None] = [None]) -> dict:  # noqa: B006 - never mutated
+    """ragqa (once per document embedding backend and sentence-vector choice) and Haystack on `folder`, each
+    round in the other order; the medians, and Haystack's wall time over each ragqa row's."""
+    systems = [f"ragqa:{b}:{sv}" for b in document_backends for sv in sentence_vectors] + ["Haystack"]
     runs: dict[str, list[dict]] = {system: [] for system in systems}
     for n in range(rounds):
         for system in (systems if n % 2 == 0 else systems[::-1]):
@@ -190,7 +193,8 @@ def compare_with_peer(folder: Path, rounds: int, document_backends: list[str]) -
             if system == "Haystack":
                 run = _child(measure_haystack, str(folder))
             else:
-                run = _child(measure_ragqa, str(folder), system.split(":", 1)[1] or None)
+                _, backend, sv = system.split(":")
+                run = _child(measure_ragqa, str(folder), backend or None, None if sv == "None" else sv == "True")
             run["load_average"] = os.getloadavg()[0]
             print(json.dumps(run), file=sys.stderr)
             runs[system].append(run)
@@ -263,8 +267,8 @@ def peer_table(comparison: dict) -> str:
         name = r["system"]
         if name == "ragqa":
             name = f"ragqa ({r['embedding_backend']}" + (
-                f", {r['document_embedding_backend']} documents)" if r["document_embedding_backend"] != r["embedding_backend"]
-                else ")")
+                f", {r['document_embedding_backend']} documents" if r["document_embedding_backend"] != r["embedding_backend"]
+                else "") + ("" if r.get("sentence_vectors", True) else ", no sentence vectors") + ")"
         lines.append(f"| {name} | {files} | {r['files']} | {r.get('duplicates', 0)} | {r['chunks']} | "
                      f"{r['characters'] / 1e6:.2f} M | {r['seconds']:.0f} | {files / r['seconds']:.2f} | "
                      f"**{rows[-1]['seconds'] / r['seconds']:.2f}×** | {r['peak_rss_mib']:.0f} |")
@@ -305,6 +309,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--document-backends", default="",
                         help="with --peer: comma-separated RAGQA_DOCUMENT_EMBEDDING_BACKEND values, one ragqa row each "
                              "(default: the settings' own)")
+    parser.add_argument("--sentence-vectors", default="",
+                        help="comma-separated on/off: a ragqa row per choice of RAGQA_SENTENCE_VECTORS in the --peer "
+                             "comparison (default: as the settings say)")
     parser.add_argument("--sample", type=int, default=1, metavar="N",
                         help="ingest one in N files of FOLDER, chosen by base name (default 1: all)")
     parser.add_argument("--json", type=Path, help="also write the measurements as JSON to this file")
@@ -354,7 +361,8 @@ def _measure(args: argparse.Namespace, report: dict) -> None:
         print(f"\n## Memory against folder size: subsets of {args.growth}\n")
         print(growth_table(report["growth"]))
     if args.peer == "yes" or (args.peer == "auto" and peer_available()):
-        report["peer"] = compare_with_peer(args.folder, args.peer_rounds, args.document_backends.split(","))
+        sentence_vectors = [{"on": True, "off": False}[c] for c in args.sentence_vectors.split(",") if c] or [None]
+        report["peer"] = compare_with_peer(args.folder, args.peer_rounds, args.document_backends.split(","), sentence_vectors)
         sampled = f" (one file in {args.sample}, by base name)" if args.sample > 1 else ""
         print(f"\n## ragqa and Haystack 2 on {report['folder']}{sampled}\n")
         print(peer_table(report["peer"]))
