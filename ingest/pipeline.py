@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 # Of two copies of one text, the one kept is the one already indexed; among new files, a rendered
 # format before its source (an HTML page before the reST or Markdown it was made from), then by path.
 _FORMAT_PREFERENCE = {".html": 0, ".htm": 0, ".pdf": 1, ".md": 2, ".markdown": 2, ".txt": 3}
+# The version of what reading gives: the loaders' text and the chunker's chunks. Bump it when a change to either
+# would give an indexed file other text or chunks; an index read by another version re-reads every file once
+# (its bytes are unchanged, so the content hash alone would keep the old text). 2: HTML tables as Markdown rows.
+READER_VERSION = "2"
 READ_AHEAD_FILES = 16  # files parsed and chunked ahead of the embedder (bounded memory)
 
 
@@ -201,7 +205,10 @@ class IngestPipeline:
         manifest = self.index.store.manifest()
         candidates = list(discover(root, skip))
         present = {c.source for c in candidates}
-        self._ingest(candidates, manifest, report, skip, on_file, present)
+        reread = self._read_by_another_version(manifest)
+        if reread:
+            log.info("the index was read by another version of ragqa: every file is read again, once")
+        self._ingest(candidates, manifest, report, skip, on_file, present, reread)
         self._complete_sentence_vectors()
         # Remove what is gone, but only when something could be read: an empty or unmounted folder
         # must not wipe an index.
@@ -209,6 +216,8 @@ class IngestPipeline:
             for source in sorted(set(manifest) - present):
                 self.index.remove_document(source)
                 report.removed.append(source)
+        if reread and report.readable:  # not when the folder was empty or unmounted: nothing was read again
+            self.index.store.set_meta("reader_version", READER_VERSION)
         self.index.flush({"source_folder": str(root.resolve())})
         report.seconds = time.perf_counter() - started
         return report
@@ -226,19 +235,31 @@ class IngestPipeline:
                 skip(source, f"unsupported format {path.suffix or '(none)'}")
             else:
                 candidates.append(_Candidate(path, source))
-        self._ingest(candidates, self.index.store.manifest(), report, skip, None, present=None)
+        manifest = self.index.store.manifest()
+        self._read_by_another_version(manifest)  # marks an empty index; a partial run re-reads nothing else
+        self._ingest(candidates, manifest, report, skip, None, present=None)
         self._complete_sentence_vectors()
         self.index.flush({"source_folder": str(root.resolve())})
         report.seconds = time.perf_counter() - started
         return report
 
+    def _read_by_another_version(self, manifest: dict[str, str]) -> bool:
+        """Whether the indexed files were read by another READER_VERSION; an empty index is marked as this one's."""
+        if self.index.store.get_meta("reader_version") == READER_VERSION:
+            return False
+        if manifest:
+            return True
+        self.index.store.set_meta("reader_version", READER_VERSION)  # whatever this run writes, this version reads
+        return False
+
     # --- the run -------------------------------------------------------------------------------
     def _ingest(self, candidates: list[_Candidate], manifest: dict[str, str], report: IngestReport,
-                skip: Callable[..., None], on_file: Callable[[str], None] | None, present: set[str] | None) -> None:
+                skip: Callable[..., None], on_file: Callable[[str], None] | None, present: set[str] | None,
+                reread: bool = False) -> None:
         """Find what changed, then prepare it in a background thread and embed and write it in batches.
 
         `present`: the documents still in the folder (None: all indexed ones, for a partial run);
-        only those can be the kept copy of a duplicate.
+        only those can be the kept copy of a duplicate. `reread`: every file counts as changed.
         """
         if not self.sentence_vectors:
             self.index.store.forget_sentence_vectors()  # before a chunk without them is written
@@ -247,7 +268,7 @@ class IngestPipeline:
             content_hash = self._hash_of(candidate, skip)
             if content_hash is None:
                 pass
-            elif manifest.get(candidate.source) == content_hash:
+            elif not reread and manifest.get(candidate.source) == content_hash:
                 report.unchanged.append(candidate.source)
             else:
                 changed.append(candidate)
@@ -257,7 +278,9 @@ class IngestPipeline:
         if not changed:
             return
         self._models  # noqa: B018 - loaded here, before the reading thread and the embedder both need them
-        kept = self._kept_copies(manifest, report.unchanged if present is not None else None)
+        # The indexed documents still in the folder stay the kept copies (when re-read too: they are updates).
+        indexed = [s for s in manifest if s in present] if reread and present is not None else report.unchanged
+        kept = self._kept_copies(manifest, indexed if present is not None else None)
         changed.sort(key=lambda c: c.preference)
         prepared = ((c, self._prepare(c, manifest, skip, kept)) for c in changed)
         pending: list[_Pending] = []

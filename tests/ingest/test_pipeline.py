@@ -228,3 +228,15 @@ def test_sentence_vectors_are_added_to_an_index_built_without_them_and_dropped_w
     assert not index.store.has_sentence_vectors()
     index.close()
     fresh.close()
+
+
+def test_an_index_read_by_an_older_version_is_read_again_once(docs_folder, tmp_path, embedder, chunker):
+    """A loader fix (HTML tables, say) must reach files whose bytes did not change: ingest re-reads them once."""
+    index = IndexDirectory.open_for_writing(tmp_path / "index", embedder.name, embedder.dimension)
+    first = IngestPipeline(index, embedder, chunker).run(docs_folder)
+    index.store.set_meta("reader_version", "1")  # as an older ragqa left it
+    again = IngestPipeline(index, embedder, chunker).run(docs_folder)
+    assert sorted(again.updated) == sorted(first.added) and not again.unchanged and again.chunks_embedded
+    then = IngestPipeline(index, embedder, chunker).run(docs_folder)
+    assert sorted(then.unchanged) == sorted(first.added) and then.chunks_embedded == 0
+    index.close()
