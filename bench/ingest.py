@@ -185,16 +185,16 @@ def compare_with_peer(folder: Path, rounds: int, document_backends: list[str],
                       sentence_vectors: list[bool | None] = [None]) -> dict:  # noqa: B006 - never mutated
     """ragqa (once per document embedding backend and sentence-vector choice) and Haystack on `folder`, each
     round in the other order; the medians, and Haystack's wall time over each ragqa row's."""
-    systems = [f"ragqa:{b}:{sv}" for b in document_backends for sv in sentence_vectors] + ["Haystack"]
-    runs: dict[str, list[dict]] = {system: [] for system in systems}
+    systems: list[tuple] = [("ragqa", b, sv) for b in document_backends for sv in sentence_vectors] + [("Haystack",)]
+    runs: dict[tuple, list[dict]] = {system: [] for system in systems}
     for n in range(rounds):
         for system in (systems if n % 2 == 0 else systems[::-1]):
             print(f"round {n + 1}/{rounds}: {system} on {folder} ...", file=sys.stderr)
-            if system == "Haystack":
+            if system == ("Haystack",):
                 run = _child(measure_haystack, str(folder))
             else:
-                _, backend, sv = system.split(":")
-                run = _child(measure_ragqa, str(folder), backend or None, None if sv == "None" else sv == "True")
+                _, backend, sv = system
+                run = _child(measure_ragqa, str(folder), backend or None, sv)
             run["load_average"] = os.getloadavg()[0]
             print(json.dumps(run), file=sys.stderr)
             runs[system].append(run)

@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     sentence_vectors: bool = Field(
         True, description="Ingest also embeds each prose sentence of a chunk on its own, and hybrid retrieval ranks a "
                           "chunk by its best sentence too: better top passages for vague and paraphrased questions, "
-                          "for about 1.7x the ingest time (bench/RESULTS.md); false: chunk vectors only.")
+                          "for about 1.3x the ingest time (bench/RESULTS.md); false: chunk vectors only.")
     skip_duplicates: bool = Field(
         True, description="Ingest indexes one copy of documents whose text is the same or nearly the same (an HTML page "
                           "and its reST source, say) and reports the others as skipped, naming the indexed copy.")

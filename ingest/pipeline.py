@@ -278,9 +278,13 @@ class IngestPipeline:
         if not changed:
             return
         self._models  # noqa: B018 - loaded here, before the reading thread and the embedder both need them
-        # The indexed documents still in the folder stay the kept copies (when re-read too: they are updates).
-        indexed = [s for s in manifest if s in present] if reread and present is not None else report.unchanged
-        kept = self._kept_copies(manifest, indexed if present is not None else None)
+        if present is None:  # a partial run: every indexed document can be a kept copy
+            kept_sources = None
+        elif reread:  # the indexed documents still in the folder stay the kept copies: they are updates
+            kept_sources = [source for source in manifest if source in present]
+        else:
+            kept_sources = report.unchanged
+        kept = self._kept_copies(manifest, kept_sources)
         changed.sort(key=lambda c: c.preference)
         prepared = ((c, self._prepare(c, manifest, skip, kept)) for c in changed)
         pending: list[_Pending] = []
@@ -370,7 +374,7 @@ class IngestPipeline:
             self.index.write_document(p.source, p.content_hash, p.size, p.loaded.text, p.loaded.metadata,
                                       p.chunks, vectors[offset:offset + n],
                                       fingerprint=p.fingerprint.to_bytes() if p.fingerprint else None,
-                                      sentence_vectors=sentences[offset:offset + n] if sentences else None)
+                                      sentence_vectors=None if sentences is None else sentences[offset:offset + n])
             offset += n
             (report.updated if p.is_update else report.added).append(p.source)
             report.chunks_embedded += n
