@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,9 @@ from index.atomic import replace_atomically
 log = logging.getLogger(__name__)
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+# A text of this many word-pieces or more keeps every core busy in one run; a shorter one (a sentence) does not,
+# and shorter texts run one per core instead. Both give the same vector, to the bit (bench/RESULTS.md, session 10).
+SHARED_RUN_TOKENS = 128
 
 
 def check_mean_pooling(model_dir: Path) -> None:
@@ -85,21 +90,24 @@ def _export(model_dir: Path, target: Path) -> None:
 
 
 class OnnxEncoder:
-    """Runs an exported model: tokenizes, batches by length (less padding), returns normalised vectors."""
+    """Runs an exported model: tokenizes, batches by length (less padding), returns normalised vectors.
+
+    With batches of one text, one text per run on each core: a run of a short text (a sentence) keeps one
+    core busy far better than it keeps two, so the texts are shared among single-threaded runs, one per core.
+    """
 
     def __init__(self, model_file: Path, tokenizer, max_tokens: int) -> None:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # Busy-waiting threads help an idle machine a little and a shared one a lot less.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
+        self.model_file = model_file
+        self.session = _session(model_file, threads=0)  # 0: ONNX Runtime's default, every core
+        self._serial_session = None  # one thread per run, for texts embedded one at a time (made on first use)
+        self._workers: ThreadPoolExecutor | None = None
         self.tokenizer = tokenizer
         self.max_tokens = max_tokens
         self.dimension = int(self.session.get_outputs()[0].shape[1] or 0) or None
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        if batch_size == 1 and len(texts) > 1 and _cores() > 1:
+            return self._encode_one_per_core(texts)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # similar lengths share a batch
         out: list[np.ndarray] = [None] * len(texts)  # type: ignore[list-item]
         for start in range(0, len(order), batch_size):
@@ -112,3 +120,39 @@ class OnnxEncoder:
             for i, vector in zip(batch, self.session.run(None, feed)[0]):
                 out[i] = vector
         return np.stack(out).astype(np.float32)
+
+    def _encode_one_per_core(self, texts: list[str]) -> np.ndarray:
+        """Each text in a run of its own (its vector never depends on the others), as many runs at once as cores."""
+        if self._workers is None:
+            self._serial_session = _session(self.model_file, threads=1)
+            self._workers = ThreadPoolExecutor(_cores(), thread_name_prefix="embed")
+        encoded = self.tokenizer(texts, truncation=True, max_length=self.max_tokens)
+        feeds = [{name: np.asarray([encoded[name][i]], dtype=np.int64) for name in INPUTS if name in encoded}
+                 for i in range(len(texts))]
+        for feed in feeds:
+            feed.setdefault("token_type_ids", np.zeros_like(feed["input_ids"]))
+        longest_first = sorted(range(len(texts)), key=lambda i: -feeds[i]["input_ids"].shape[1])  # ends together
+        long = [i for i in longest_first if feeds[i]["input_ids"].shape[1] >= SHARED_RUN_TOKENS]
+        short = longest_first[len(long):]
+        out: list[np.ndarray] = [None] * len(texts)  # type: ignore[list-item]
+        for i in long:
+            out[i] = self.session.run(None, feeds[i])[0][0]
+        session = self._serial_session
+        for i, vector in zip(short, self._workers.map(lambda i: session.run(None, feeds[i])[0][0], short)):
+            out[i] = vector
+        return np.stack(out).astype(np.float32)
+
+
+def _session(model_file: Path, threads: int):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = threads
+    # Busy-waiting threads help an idle machine a little and a shared one a lot less.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

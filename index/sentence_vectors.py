@@ -6,7 +6,11 @@ closer to the one sentence it asks about than to its chunk. Ingest embeds each p
 chunk on its own (hard-wrapped lines joined; at least MIN_WORDS words, so code lines, headings and
 list fragments are left to the chunk's vector) and the store keeps them beside the chunk. The
 retriever scores a candidate by its best sentence's cosine to the question, or by the chunk's own
-cosine when it has no such sentence. bench/RESULTS.md (issue 15, session 9) has the measurements.
+cosine when it has no such sentence. bench/RESULTS.md (issue 15, sessions 9 and 10) has the measurements.
+
+The chunk's own vector comes from the same pass (`pieces_to_embed`, `chunk_vector`): its prose
+sentences and the rest of its lines are embedded as separate pieces, and the chunk's vector is their
+mean weighted by length, so ingest embeds each word-piece once instead of twice.
 """
 from __future__ import annotations
 
@@ -24,8 +28,24 @@ _WORD = re.compile(r"[^\W\d_]{2,}")  # a word of two letters or more, in any scr
 
 def sentences_to_embed(text: str) -> list[str]:
     """The sentences of a chunk's text that get a vector of their own, in order."""
-    sentences = (text[start:end] for start, end in sentence_spans(text, join_wrapped_lines=True))
-    return [s for s in sentences if len(_WORD.findall(s)) >= MIN_WORDS]
+    return pieces_to_embed(text)[0]
+
+
+def pieces_to_embed(text: str) -> tuple[list[str], str]:
+    """A chunk's text as ingest embeds it, piece by piece: its prose sentences (`sentences_to_embed`), and the
+    rest of its sentences and lines (headings, code, list fragments) joined as one more piece ("" if none)."""
+    sentences, rest = [], []
+    for start, end in sentence_spans(text, join_wrapped_lines=True):
+        sentence = text[start:end]
+        (sentences if len(_WORD.findall(sentence)) >= MIN_WORDS else rest).append(sentence)
+    return sentences, "\n".join(rest)
+
+
+def chunk_vector(piece_vectors: np.ndarray, piece_lengths: list[int]) -> np.ndarray:
+    """A chunk's unit vector from its pieces' (`pieces_to_embed`): their mean, each weighted by its length in
+    characters (as mean pooling weighs each word-piece alike), normalised."""
+    mean = np.asarray(piece_lengths, dtype=np.float32) @ piece_vectors
+    return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
 
 
 def best_sentence_similarity(sentence_vectors: np.ndarray | None, query_vector: np.ndarray,

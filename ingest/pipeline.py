@@ -25,7 +25,7 @@ import numpy as np
 
 from index.directory import IndexDirectory
 from index.embedder import Embedder
-from index.sentence_vectors import sentences_to_embed
+from index.sentence_vectors import chunk_vector, pieces_to_embed, sentences_to_embed
 from index.types import Chunk
 from ingest.chunking import Chunker
 from ingest.duplicates import DuplicateIndex, Fingerprint, fingerprint
@@ -366,8 +366,7 @@ class IngestPipeline:
         """Embed a batch of documents together (faster), then commit each in its own transaction."""
         if not pending:
             return
-        vectors = self.embedder.embed([c.text for p in pending for c in p.chunks])  # (n, d)
-        sentences = self._sentence_vectors([c.text for p in pending for c in p.chunks]) if self.sentence_vectors else None
+        vectors, sentences = self._embed([c.text for p in pending for c in p.chunks])
         offset = 0
         for p in pending:
             n = len(p.chunks)
@@ -379,6 +378,24 @@ class IngestPipeline:
             (report.updated if p.is_update else report.added).append(p.source)
             report.chunks_embedded += n
 
+    def _embed(self, texts: list[str]) -> tuple[np.ndarray, list[np.ndarray] | None]:
+        """Each chunk text's vector, (n, d), and with sentence vectors on, its prose sentences' vectors.
+
+        With them, one pass over the text: every distinct piece of the batch (index/sentence_vectors.py) is embedded
+        once, on its own, and a chunk's vector is the mean of its pieces'. Without them, each chunk is embedded whole.
+        """
+        if not self.sentence_vectors:
+            return self.embedder.embed(texts), None
+        pieces = [pieces_to_embed(text) for text in texts]
+        distinct = list(dict.fromkeys(piece for sentences, rest in pieces for piece in [*sentences, rest] if piece))
+        vector_of = dict(zip(distinct, self.embedder.embed(distinct)))
+        chunk_vectors, sentence_vectors = [], []
+        for sentences, rest in pieces:
+            own = [*sentences, rest] if rest else sentences
+            chunk_vectors.append(chunk_vector(np.stack([vector_of[p] for p in own]), [len(p) for p in own]))
+            sentence_vectors.append(np.stack([vector_of[s] for s in sentences]) if sentences
+                                    else np.zeros((0, self.embedder.dimension), dtype=np.float32))
+        return np.stack(chunk_vectors), sentence_vectors
 
     def _sentence_vectors(self, texts: list[str]) -> list[np.ndarray]:
         """Per chunk text, its prose sentences' vectors (index/sentence_vectors.py), (n, d) with n possibly 0."""
