@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # A text of this many word-pieces or more keeps every core busy in one run; a shorter one (a sentence) does not,
-# and shorter texts run one per core instead. Both give the same vector, to the bit (bench/RESULTS.md, session 10).
+# and shorter texts run one per core instead (bench/RESULTS.md, session 10).
 SHARED_RUN_TOKENS = 128
 
 
@@ -92,8 +92,10 @@ def _export(model_dir: Path, target: Path) -> None:
 class OnnxEncoder:
     """Runs an exported model: tokenizes, batches by length (less padding), returns normalised vectors.
 
-    With batches of one text, one text per run on each core: a run of a short text (a sentence) keeps one
-    core busy far better than it keeps two, so the texts are shared among single-threaded runs, one per core.
+    With batches of one text, each text has a run of its own, so its vector never depends on the others. A run of
+    a short text (a sentence) keeps one core busy far better than it keeps several, so short texts run on a
+    single-threaded session, as many at once as there are cores; long ones run one after the other on every core.
+    A text always takes the same kind of run, whatever it is embedded with.
     """
 
     def __init__(self, model_file: Path, tokenizer, max_tokens: int) -> None:
@@ -106,8 +108,8 @@ class OnnxEncoder:
         self.dimension = int(self.session.get_outputs()[0].shape[1] or 0) or None
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
-        if batch_size == 1 and len(texts) > 1 and _cores() > 1:
-            return self._encode_one_per_core(texts)
+        if batch_size == 1:
+            return self._encode_one_per_run(texts)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # similar lengths share a batch
         out: list[np.ndarray] = [None] * len(texts)  # type: ignore[list-item]
         for start in range(0, len(order), batch_size):
@@ -121,8 +123,7 @@ class OnnxEncoder:
                 out[i] = vector
         return np.stack(out).astype(np.float32)
 
-    def _encode_one_per_core(self, texts: list[str]) -> np.ndarray:
-        """Each text in a run of its own (its vector never depends on the others), as many runs at once as cores."""
+    def _encode_one_per_run(self, texts: list[str]) -> np.ndarray:
         if self._workers is None:
             self._serial_session = _session(self.model_file, threads=1)
             self._workers = ThreadPoolExecutor(_cores(), thread_name_prefix="embed")

@@ -1,21 +1,44 @@
-"""Which sentences of a chunk get a vector of their own, and how they score a chunk."""
+"""Which sentences of a chunk get a vector of their own, how they make the chunk's vector, and how they score it."""
 from __future__ import annotations
 
 import numpy as np
 
-from index.sentence_vectors import best_sentence_similarity, from_bytes, sentences_to_embed, to_bytes
+from index.sentence_vectors import (
+    best_sentence_similarity,
+    chunk_vector,
+    from_bytes,
+    pieces_to_embed,
+    sentences_to_embed,
+    to_bytes,
+)
+
+INSTALLING = ("Installing\n\n"
+              "The installer copies the files into your home folder and then\n"
+              "asks which of the optional parts you want to keep.\n\n"
+              "    pip install ragqa --upgrade\n\n"
+              "It never changes files outside that folder, whatever you choose.")
 
 
 def test_prose_sentences_are_embedded_whole_and_headings_and_code_are_not():
-    text = ("Installing\n\n"
-            "The installer copies the files into your home folder and then\n"
-            "asks which of the optional parts you want to keep.\n\n"
-            "    pip install ragqa --upgrade\n\n"
-            "It never changes files outside that folder, whatever you choose.")
-    assert sentences_to_embed(text) == [
+    assert sentences_to_embed(INSTALLING) == [
         "The installer copies the files into your home folder and then\nasks which of the optional parts you want to keep.",
         "It never changes files outside that folder, whatever you choose.",
     ]
+
+
+def test_every_line_of_a_chunk_is_in_one_piece_embedded_for_its_vector():
+    sentences, rest = pieces_to_embed(INSTALLING)
+    assert sentences == sentences_to_embed(INSTALLING)
+    assert rest == "Installing\npip install ragqa --upgrade"  # the heading and the command: one piece
+    assert pieces_to_embed("Usage:\n  ragqa serve") == ([], "Usage:\nragqa serve")
+
+
+def test_a_chunks_vector_leans_to_its_longer_pieces():
+    pieces = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+    vector = chunk_vector(pieces, [300, 100])  # a long sentence and a short heading
+    assert abs(float(np.linalg.norm(vector)) - 1) < 1e-6
+    assert vector[0] > vector[1] > 0
+    assert np.allclose(vector, np.array([3.0, 1.0]) / np.sqrt(10), atol=1e-6)
 
 
 def test_a_chunk_without_sentence_vectors_scores_as_its_own_vector():

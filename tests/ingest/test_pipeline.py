@@ -167,7 +167,7 @@ def test_cli_refuses_to_mirror_another_folder_without_replace(docs_folder, tmp_p
 
 
 def test_a_chunks_int8_vector_does_not_depend_on_the_chunks_ingested_with_it(embedder, settings):
-    """Documents are embedded by the int8 copy one chunk at a time: re-ingesting a file alone, or among others,
+    """Documents are embedded by the int8 copy one text per run: re-ingesting a file alone, or among others,
     stores the very same vector, so a resumed or repeated ingest reproduces the index exactly."""
     import numpy as np
 
@@ -178,6 +178,10 @@ def test_a_chunks_int8_vector_does_not_depend_on_the_chunks_ingested_with_it(emb
     texts = ["The lighthouse at Varnholm was built in 1872.", "x",
              "A sourdough loaf needs flour, water, salt and a starter culture. " * 20]
     assert np.array_equal(documents.embed(texts[:1])[0], documents.embed(texts)[0])
+    # Sentences run one per core at once: each still gets its own vector, in its place.
+    sentences = [f"Sentence number {n} of the log, about the {word} of the harbour." for n, word in
+                 enumerate(["lighthouse", "ferry", "market", "school", "railway", "regatta", "museum", "theatre"])]
+    assert np.array_equal(documents.embed(sentences), np.stack([documents.embed([s])[0] for s in sentences]))
     assert (documents.embed(texts[:1])[0] @ embedder.embed(texts[:1])[0]) > 0.95  # close to the query model's vector
 
 
@@ -201,6 +205,30 @@ def test_a_run_over_an_unchanged_folder_loads_no_model(docs_folder, run_ingest, 
     (docs_folder / "lighthouse.txt").write_text("The lighthouse at Varnholm was painted red in 1990.", encoding="utf-8")
     report = run()
     assert report.updated == ["lighthouse.txt"] and report.chunks_embedded >= 1 and loads == [1]
+
+
+def test_a_chunk_is_found_by_what_its_prose_says_and_by_its_commands(tmp_path, embedder, chunker):
+    """A chunk's vector is made from its prose sentences and the rest of its lines (headings, code), embedded
+    apart: dense search finds the chunk by either, and a chunk of code alone by its code."""
+    from index.retrieval import Retriever
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "install.md").write_text(
+        "# Installing the reader\n\nThe installer copies every file into your home folder and never asks for an "
+        "administrator's password.\n\n    pip install ragqa --upgrade\n    ragqa serve --port 8000\n", encoding="utf-8")
+    (folder / "shell.md").write_text("## Cleaning up\n\n    rm -rf build dist\n    git clean -fdx\n", encoding="utf-8")
+    (folder / "bread.txt").write_text("A sourdough loaf needs flour, water, salt and a starter culture that is fed "
+                                      "every day, and it rises slowly overnight in a cool kitchen.", encoding="utf-8")
+    index = IndexDirectory.open_for_writing(tmp_path / "index", embedder.name, embedder.dimension)
+    IngestPipeline(index, embedder, chunker).run(folder)
+    dense = Retriever(index, embedder, "dense")
+    try:
+        assert dense.search("Does setup need admin rights?", 1)[0].source == "install.md"
+        assert dense.search("pip install ragqa --upgrade", 1)[0].source == "install.md"
+        assert dense.search("git clean -fdx", 1)[0].source == "shell.md"
+    finally:
+        index.close()
 
 
 def test_sentence_vectors_are_added_to_an_index_built_without_them_and_dropped_when_turned_off(
