@@ -46,14 +46,16 @@ class Settings(BaseSettings):
     chunk_overlap_tokens: int = Field(32, ge=0, description="Word-pieces of whole sentences repeated between chunks.")
     document_embedding_backend: Literal["index", "onnx-int8", "onnx", "torch"] = Field(
         "onnx-int8",
-        description="How ingest embeds the documents' chunks: `onnx-int8` (the model's int8 copy, one chunk at a time "
-                    "so a chunk's vector never depends on its batch: about twice as fast as `onnx` with the same hybrid "
+        description="How ingest embeds the documents' chunks: `onnx-int8` (the model's int8 copy, one text per run "
+                    "so a vector never depends on its batch, short texts one per core: about twice as fast as `onnx` "
+                    "with the same hybrid "
                     "recall; queries keep RAGQA_EMBEDDING_BACKEND and the index records RAGQA_EMBEDDING_MODEL as "
                     "before), `index` (as queries are embedded), or another backend of RAGQA_EMBEDDING_MODEL.")
     sentence_vectors: bool = Field(
-        True, description="Ingest also embeds each prose sentence of a chunk on its own, and hybrid retrieval ranks a "
-                          "chunk by its best sentence too: better top passages for vague and paraphrased questions, "
-                          "for about 1.3x the ingest time (bench/RESULTS.md); false: chunk vectors only.")
+        True, description="Ingest embeds each prose sentence of a chunk on its own and the rest of its lines as one "
+                          "piece, the chunk's vector being their mean, and hybrid retrieval ranks a chunk by its best "
+                          "sentence too: better top passages for vague and paraphrased questions, and each word-piece "
+                          "embedded once (bench/RESULTS.md); false: each chunk embedded whole, no sentence vectors.")
     skip_duplicates: bool = Field(
         True, description="Ingest indexes one copy of documents whose text is the same or nearly the same (an HTML page "
                           "and its reST source, say) and reports the others as skipped, naming the indexed copy.")
