@@ -72,6 +72,17 @@ _PARAGRAPH_END = "\ue000"  # a private-use character that marks where such a blo
 _ROW_START, _ROW_END, _CELL_START = "\ue001", "\ue002", "\ue003"
 _ROW_MARKS = re.compile(f"([{_ROW_START}{_ROW_END}{_CELL_START}])")
 _EMPTY_ROW = re.compile(r"[|\s]*")  # a row of empty cells (a separator row has dashes)
+# A definition list's entry (an API reference's `glob.glob(pathname, …)` and what it does, a glossary's term) is read
+# as Markdown's definition lists write one: the term on one line, its definition on the next after ": " ("glob.glob(
+# pathname, *, root_dir=None)\n: Return a possibly empty list …"), so the term stays beside what it is and an answer
+# can tell an entry from a heading (app/answering/entries.py). Private-use characters mark a term's start and end and
+# a definition's start until the term is put on one line.
+_TERM_START, _TERM_END, _DEFINITION_START = "\ue004", "\ue005", "\ue006"
+_TERM = re.compile(f"{_TERM_START}([^{_TERM_END}]*){_TERM_END}")
+_DEFINITION_AFTER_TERM = re.compile(f"{_TERM_END}\n{_DEFINITION_START}\n?(?=[^{_PARAGRAPH_END}\n])")
+# A definition that opens with a block of its own (a class's entry whose definition is its methods' entries): ":" alone.
+_BLOCK_AFTER_TERM = re.compile(f"{_TERM_END}\n{_DEFINITION_START}(?=\n{_PARAGRAPH_END})")
+_LEFT_MARKS = re.compile(f"{_TERM_END}|^{_DEFINITION_START}\n?|{_DEFINITION_START}", re.MULTILINE)
 
 
 def load_html(data: bytes) -> LoadedText:
@@ -82,8 +93,11 @@ def load_html(data: bytes) -> LoadedText:
         raise UnreadableFile("empty file")
     soup = BeautifulSoup(data, "lxml")
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    lines = (" ".join(line.split()) for line in _rows_on_one_line("".join(_visible_text(soup))).splitlines())
+    marked = _terms_on_one_line(_rows_on_one_line("".join(_visible_text(soup))))
+    lines = (" ".join(line.split()) for line in marked.splitlines())
     text = "\n".join(line for line in lines if line and not _EMPTY_ROW.fullmatch(line))
+    text = _BLOCK_AFTER_TERM.sub("\n:", _DEFINITION_AFTER_TERM.sub("\n: ", text))
+    text = _LEFT_MARKS.sub("", text)
     text = re.sub(r"\n*(?:" + _PARAGRAPH_END + r"\n*)+", "\n\n", text).strip()  # _PARAGRAPH_TAGS: a blank line around
     if not text:
         raise UnreadableFile("no visible text in the HTML")
@@ -116,6 +130,12 @@ def _visible_text(root) -> list[str]:
                 stack.append(_ROW_END + _separator_under(node))
             elif node.name in ("td", "th"):
                 pieces.append(_CELL_START)
+            elif node.name == "dt":  # a paragraph of its own, on one line, and its definition right after it
+                pieces.append(f"\n{_PARAGRAPH_END}\n{_TERM_START}")
+                stack.append(_TERM_END + "\n")
+            elif node.name == "dd":
+                pieces.append(f"\n{_DEFINITION_START}\n")
+                stack.append(_PARAGRAPH_END)
             elif node.name in _BLOCK_HTML_TAGS:
                 pieces.append(f"\n{_PARAGRAPH_END}\n" if node.name in _PARAGRAPH_TAGS else "\n")
                 stack.append(_PARAGRAPH_END if node.name in _PARAGRAPH_TAGS else None)
@@ -152,6 +172,12 @@ def _rows_on_one_line(text: str) -> str:
         else:
             out.append(part)
     return "".join(out)
+
+
+def _terms_on_one_line(text: str) -> str:
+    """Each definition list's term (between its marks) on one line: its line breaks and paragraph marks become
+    spaces (a signature wrapped in the page's source is one name)."""
+    return _TERM.sub(lambda m: m.group(1).replace("\n", " ").replace(_PARAGRAPH_END, " ") + _TERM_END, text)
 
 
 def _is_permalink(tag) -> bool:
