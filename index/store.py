@@ -268,6 +268,14 @@ class ChunkStore:
         row = self.db.execute("SELECT text FROM documents WHERE source = ?", (source,)).fetchone()
         return None if row is None else row[0]
 
+    def chunk_holding(self, source: str, offset: int) -> int | None:
+        """The id of the first chunk of `source` whose span holds the character `offset` of its text, if any."""
+        row = self.db.execute(
+            "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id "
+            "WHERE d.source = ? AND c.start <= ? AND ? < c.end ORDER BY c.ordinal LIMIT 1",
+            (source, offset, offset)).fetchone()
+        return None if row is None else int(row[0])
+
     def chunk_count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
 

@@ -15,6 +15,7 @@ from anyio import to_thread
 from app.answering.abstention import NOT_IN_DOCUMENTS, evidence_is_too_weak, model_abstained
 from app.answering.answer_span import Span, answer_span, clean_answer
 from app.answering.citations import best_quote, citation, quote_of
+from app.answering.entry_choice import lists_entries
 from app.answering.enumeration import names_several
 from app.answering.evidence import cited_chunks, select_sentences, sentence_embedder
 from app.answering.explanation import as_read, explanation_evidence, in_reading_order
@@ -82,10 +83,14 @@ class Answerer:
         question_vector = self.retriever.embedder.embed([question])[0]
         hits = self.retriever.search_by_vector(question, question_vector, max(top_k, self.settings.explain_top_k))
         same = self.sentence_embedder is self.retriever.embedder
+        store = self.retriever.index.store
         sentences = explanation_evidence(question, hits, self.sentence_embedder, self.settings.explain_sentences,
                                          self.settings.explain_min_similarity, question_vector if same else None,
-                                         self.retriever.index.store.document_text)
-        return sentences, hits
+                                         store.document_text, store.chunk_holding)
+        # An entry of a reference listed from its document may lie in a chunk the search did not return: cited too.
+        searched = {hit.chunk_id for hit in hits}
+        unsearched = dict.fromkeys(s.chunk_id for s in sentences if s.chunk_id not in searched)
+        return sentences, [*hits, *store.hits([(chunk_id, 0.0, 0.0) for chunk_id in unsearched])]
 
     async def standalone_question(self, question: str, history: Sequence[Turn]) -> tuple[str, float | None]:
         """The question as it reads without the conversation, and the milliseconds the rewrite took (None: the
@@ -134,11 +139,16 @@ class Answerer:
             record_answer(abstained=True)
             return AskResponse(answer=NOT_IN_DOCUMENTS, abstained=True, citations=[], standalone_question=question,
                                model=self.generator.name, timings_ms=timings)
-        citations = [citation(h) for h in cited]  # the chunks whose text the model was given
-        messages = build_messages(question, passages)
         several = asks_for_several(question)
         # A question for several things may yet get an explanation (below): its model text is not streamed.
         may_explain = several and style == "auto"
+        if may_explain and lists_entries(question, passages, self.retriever.index.store.document_text):
+            # "Which functions does glob provide?" over a reference that lists them: its entries, without the model.
+            explained, _ = await self.explanation(question, top_k, timings)
+            if explained is not None:
+                return self.explained(explained, on_text, timings, started)
+        citations = [citation(h) for h in cited]  # the chunks whose text the model was given
+        messages = build_messages(question, passages)
         queued = await self.queue.generate(messages, self.settings.max_new_tokens, None if may_explain else on_text)
         timings["queue"], timings["generation"] = queued.queue_ms, queued.generation_ms
         answer = clean_answer(queued.generation.text)

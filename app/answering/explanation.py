@@ -18,6 +18,8 @@ from dataclasses import replace
 import numpy as np
 
 from app.answering.comparison import compared, with_each_side
+from app.answering.entries import entry_read, is_entry
+from app.answering.entry_choice import listed_entries
 from app.answering.evidence import select_sentences
 from app.answering.shape import asks_for_several
 from app.answering.tables import holds_rows, is_row, read_rows, table_after
@@ -28,11 +30,14 @@ from index.types import Hit
 
 def explanation_evidence(question: str, hits: Sequence[Hit], embedder: Embedder, count: int,
                          min_similarity: float = 0.0, question_vector: np.ndarray | None = None,
-                         document_text: Callable[[str], str | None] | None = None) -> list[Hit]:
+                         document_text: Callable[[str], str | None] | None = None,
+                         chunk_of: Callable[[str, int], int | None] | None = None) -> list[Hit]:
     """The `count` distinct sentences of `hits` closest to the question, best first (overlapping
     passages repeat sentences: each is kept once); after the first, only those whose cosine similarity
     to the question reaches `min_similarity` (a sentence on another subject adds nothing). A sentence that its
-    passage ends inside is completed from its document when `document_text` (source → text) is given."""
+    passage ends inside is completed from its document when `document_text` (source → text) is given. A question for
+    several of a kind ("Which functions does glob provide?") is answered by the entries of that kind its best
+    evidence's document lists (app/answering/entry_choice.py), when given `chunk_of` (source, offset → chunk id)."""
     found = select_sentences(question, hits, embedder, len(hits) * 64, question_vector)
     # A passage may end inside a hard-wrapped sentence; what it holds of that sentence is not one.
     cut_at = {(hit.source, hit.end) for hit in hits}
@@ -43,6 +48,10 @@ def explanation_evidence(question: str, hits: Sequence[Hit], embedder: Embedder,
     if document_text is not None:
         found = [completed(s, document_text) if cut_by_its_passage(s) else s for s in found]
     several = asks_for_several(question)
+    if several and document_text is not None and chunk_of is not None:
+        listed = listed_entries(question, found, embedder, question_vector, document_text, chunk_of)
+        if listed:
+            return listed
     ranked = [_whole(_whole_row(s, hits, document_text), hits, document_text, several) for s in found]
     usable = [s for s in ranked if _reads_on_its_own(s) and not cut_by_its_passage(s)]
     distinct: dict[str, Hit] = {}  # by wording: a page that repeats a sentence (or a traceback line) says it once
@@ -195,6 +204,8 @@ def _reads_on_its_own(sentence: Hit) -> bool:
     (`{ "answer": …`) or the rest of a table row cut inside a cell (`` --followups N` (…) | the benchmark | ``): six words or
     more, or four and an ending as a sentence has, starting with anything but a lower-case letter or a bracket."""
     text = sentence.text.strip()
+    if is_entry(text):  # an entry's term ("glob.escape(pathname)") and what its description says first
+        return len(_WORD.findall(entry_read(text).split(" — ", 1)[-1])) >= 4
     if holds_rows(text):  # a table row, or a sentence and the table it leads into: what its cells say
         lead_in = text.split("\n|", 1)[0] if not is_row(text) else ""
         said = read_rows(text)
@@ -211,12 +222,15 @@ _CODE_LINE = re.compile(r'[{}\]<]|\[\s*[\[{"\d]|\$ |>>>|"\w+"\s*:')
 
 
 def _ends(text: str) -> bool:
-    return text.rstrip().endswith((".", "!", "?", ":", ")", '"', "”", "`")) or holds_rows(text)
+    return text.rstrip().endswith((".", "!", "?", ":", ")", '"', "”", "`")) or holds_rows(text) or is_entry(text)
 
 
 def as_read(text: str) -> str:
     """An evidence sentence as an answer shows it: on one line, without a list item's bullet, a table's rows as
-    items ("DEBUG — Detailed information, …; INFO — …": its support keeps the document's own characters)."""
+    items ("DEBUG — Detailed information, …; INFO — …": its support keeps the document's own characters), an entry of a
+    reference as its term and what it says ("glob.escape(pathname) — Escape all special characters …")."""
+    if is_entry(text):
+        return entry_read(text)  # (a term alone reads as itself)
     if holds_rows(text):
         text = read_rows(text)
     return _BULLET.sub("", " ".join(text.split()))
