@@ -18,10 +18,10 @@ from core.text import sentence_spans
 # Words a reference writes before a name to say what it is ("exception json.JSONDecodeError(msg, doc, pos)").
 _KIND_WORDS = r"(?:class|exception|method|classmethod|staticmethod|abstractmethod|async|coroutine|function|def)"
 # A term line as Markdown or text writes a signature: "shutil.copy(src, dst)", "### `Path.read_text(encoding=None)`",
-# "- class pathlib.Path(*pathsegments)"; an optional return annotation.
+# "- class pathlib.Path(*pathsegments)", "exception shutil.Error"; an optional return annotation.
 _SIGNATURE = re.compile(
-    rf"(?:#{{1,6}}[ \t]+|[-*+][ \t]+)?`?(?:{_KIND_WORDS}[ \t]+)*[A-Za-z_][\w.]*\([^\n]*\)"
-    r"(?:[ \t]*(?:->|→)[ \t]*[^\n`]+)?`?[ \t]*")
+    rf"(?:#{{1,6}}[ \t]+|[-*+][ \t]+)?`?(?:(?:{_KIND_WORDS}[ \t]+)*[A-Za-z_][\w.]*\([^\n]*\)"
+    r"(?:[ \t]*(?:->|→)[ \t]*[^\n`]+)?|(?:class|exception)[ \t]+[A-Za-z_][\w.]*)`?[ \t]*")
 # A term then its definition after ": " on the next line (the HTML loader's definition lists, Markdown's own).
 _DEFINITION = re.compile(r"(?:\A|(?<=\n\n))(?=[^\s:|])(?P<term>[^\n]+)\n(?:: (?=\S)|:(?P<block>\n|\Z))")
 # A signature alone on its line at a paragraph's start, its description on the next line or after a blank line.
