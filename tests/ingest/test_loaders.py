@@ -109,3 +109,18 @@ def test_formats_are_chosen_by_extension(tmp_path):
     assert loader_for(tmp_path / "b.htm") is load_html
     assert loader_for(tmp_path / "c.pdf") is load_pdf
     assert loader_for(tmp_path / "d.docx") is None
+
+
+def test_html_definition_list_entries_read_as_a_term_then_its_definition():
+    html = ('<html><body><p>The glob module finds pathnames.</p><dl class="py function"><dt class="sig" id="glob.glob">'
+            '<span class="pre">glob.</span><span class="pre">glob</span>(<em>pathname</em>,\n<em>*</em>, '
+            '<em>recursive=False</em>)<a class="headerlink" href="#glob.glob">¶</a></dt><dd><p>Return a possibly empty '
+            'list of path names that match\npathname.</p><p>Broken symlinks are included.</p></dd></dl>'
+            '<dl class="py class"><dt>class pathlib.Path</dt><dd><dl class="py method"><dt>Path.read_text()</dt><dd>'
+            '<p>Return the decoded contents.</p></dd></dl></dd></dl></body></html>').encode()
+    assert load_html(html).text.splitlines() == [
+        "The glob module finds pathnames.", "",
+        "glob.glob(pathname, *, recursive=False)",  # the term on one line, though wrapped in the page's source
+        ": Return a possibly empty list of path names that match", "pathname.", "Broken symlinks are included.", "",
+        "class pathlib.Path", ":", "",  # a definition that opens with entries of its own
+        "Path.read_text()", ": Return the decoded contents."]
