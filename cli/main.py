@@ -347,14 +347,22 @@ def run_serve(argv: list[str], prog: str) -> int:
 
     # uvicorn takes SIGTERM and Ctrl-C over: it waits at most 5 s for answers being generated, then closes,
     # and raises the signal again for `stop`, which passes it on to an ingest still running.
+    app = create_app(settings, ingest_finished)
     try:
-        uvicorn.run(create_app(settings, ingest_finished), host=args.host, port=args.port,
-                    timeout_graceful_shutdown=5, log_config=UVICORN_LOG_CONFIG)
+        uvicorn.run(app, host=args.host, port=args.port, timeout_graceful_shutdown=5, log_config=UVICORN_LOG_CONFIG)
     except KeyboardInterrupt:  # Ctrl-C raised again after the server closed
         stop.requested = True
+    code = EXIT_ANSWERED
     if stop.requested and stop.child is not None and stop.wait_for(stop.child) == _INGEST_STOPPED:
-        return EXIT_TERMINATED  # stopped during ingest: what it wrote is committed, the next start goes on from there
-    return EXIT_ANSWERED
+        code = EXIT_TERMINATED  # stopped during ingest: what it wrote is committed, the next start goes on from there
+    loader = getattr(app.state, "loader", None)
+    if loader is not None and loader.loading_models:
+        # Stopped while the models still load: their thread is inside torch, and ending the interpreter under it
+        # aborts the process ("terminate called without an active exception"). Nothing is left to save: leave now.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def _watch_ingest(ingest: subprocess.Popen, stop: "_StopRequest", finished: threading.Event) -> None:

@@ -124,9 +124,8 @@ class OnnxEncoder:
         return np.stack(out).astype(np.float32)
 
     def _encode_one_per_run(self, texts: list[str]) -> np.ndarray:
-        if self._workers is None:
+        if self._serial_session is None:
             self._serial_session = _session(self.model_file, threads=1)
-            self._workers = ThreadPoolExecutor(_cores(), thread_name_prefix="embed")
         encoded = self.tokenizer(texts, truncation=True, max_length=self.max_tokens)
         feeds = [{name: np.asarray([encoded[name][i]], dtype=np.int64) for name in INPUTS if name in encoded}
                  for i in range(len(texts))]
@@ -139,8 +138,13 @@ class OnnxEncoder:
         for i in long:
             out[i] = self.session.run(None, feeds[i])[0][0]
         session = self._serial_session
-        for i, vector in zip(short, self._workers.map(lambda i: session.run(None, feeds[i])[0][0], short)):
-            out[i] = vector
+        if len(short) == 1:  # one short text (a query-time probe, a one-line upload): no worker threads
+            out[short[0]] = session.run(None, feeds[short[0]])[0][0]
+        elif short:
+            if self._workers is None:
+                self._workers = ThreadPoolExecutor(_cores(), thread_name_prefix="embed")
+            for i, vector in zip(short, self._workers.map(lambda i: session.run(None, feeds[i])[0][0], short)):
+                out[i] = vector
         return np.stack(out).astype(np.float32)
 
 
