@@ -32,7 +32,6 @@ import numpy as np
 from tqdm import tqdm
 
 from app.answering.answerer import Answerer
-from app.answering.evidence import select_sentences
 from app.generation.base import Generator
 from app.schemas import AskResponse
 from bench import followups, retrieval
@@ -152,8 +151,7 @@ class DumpFile(list):
 
 def record(question: Question, response: AskResponse, hits: Sequence[Hit], answerer: Answerer, top_k: int) -> dict:
     """One question's trace for error analysis (`--dump`)."""
-    evidence = select_sentences(question.question, hits[:top_k], answerer.sentence_embedder,
-                                answerer.settings.evidence_sentences) if answerer.settings.evidence_sentences else []
+    evidence = answerer.evidence(question.question, top_k)[0] if answerer.settings.evidence_sentences else []
     last = getattr(answerer.generator, "last", None)
     return {
         "id": question.id, "title": question.title, "question": question.question, "answers": list(question.answers),

@@ -85,6 +85,13 @@ class Retriever:
                 return self._with_similarity(fused, query_vector, dict(dense))
             return self._hybrid(query, query_vector, k)
 
+    def rare_word_weights(self, query: str) -> dict[str, float]:
+        """{stem: IDF} of the query's words in this index (stopwords dropped, misspellings respelled): how much a
+        text holding each word says about the query (index/sentence_match.py)."""
+        with self._lock:
+            store = self.index.store
+            return query_weights(store.word_frequencies(query), store.chunk_total())
+
     def _hybrid(self, query: str, query_vector: np.ndarray, k: int) -> list[Hit]:
         """Dense and keyword candidates ranked by cosine plus their best sentences' share of the query's rare words."""
         pool = max(k, HYBRID_CANDIDATES)

@@ -1,4 +1,5 @@
-"""How much of a query's rare words one sentence of a passage holds: the second stage of hybrid retrieval.
+"""How much of a query's rare words one sentence of a passage holds: the second stage of hybrid retrieval, and
+part of how the answerer ranks evidence sentences (`text_shares`).
 
 A question is usually answered by one sentence, and that sentence tends to share the question's
 rarest words; BM25 and the embedding score whole passages. For each candidate passage this finds
@@ -51,11 +52,27 @@ def sentence_shares(weights: Mapping[str, float], texts: Sequence[str]) -> list[
         return [(0.0, 0.0)] * len(texts)
     shares = []
     for text in texts:
-        # As core.text.words_of, normalised once per passage rather than once per word.
-        folded = unicodedata.normalize("NFKC", text).lower()
-        found = [{s for s in map(stem, _WORD.findall(folded[start:end])) if s in weights}
-                 for start, end in sentence_spans(folded)]
+        folded = _folded(text)
+        found = [_held(weights, folded[start:end]) for start, end in sentence_spans(folded)]
         held = [sum(weights[s] for s in sentence) for sentence in found]
         pairs = [sum(weights[s] for s in a | b) for a, b in zip(found, found[1:])] or held
         shares.append((max(held, default=0.0) / total, max(pairs, default=0.0) / total))
     return shares
+
+
+def text_shares(weights: Mapping[str, float], texts: Sequence[str]) -> list[float]:
+    """For each text (a sentence), the share of the weights its words hold, in [0, 1]."""
+    total = sum(weights.values())
+    if not total:
+        return [0.0] * len(texts)
+    return [sum(weights[s] for s in _held(weights, _folded(text))) / total for text in texts]
+
+
+def _folded(text: str) -> str:
+    """As core.text.words_of normalises, once per text rather than once per word."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def _held(weights: Mapping[str, float], folded: str) -> set[str]:
+    """The weighted stems that the (folded) text holds."""
+    return {s for s in map(stem, _WORD.findall(folded)) if s in weights}

@@ -319,16 +319,9 @@ class ChunkStore:
         chunks holding all of them are ranked instead, or the first `max_candidates` of those.
         Below `max_candidates` chunks nothing is ever left out.
         """
-        words = set(words_of(query))
-        words = (words - STOPWORDS) or words  # a query of only stopwords still searches them
-        if not words:
+        counts = self.word_frequencies(query, max_candidates)
+        if not counts:
             return KeywordMatches([])
-        counts = {w: self._matches(f'"{w}"', max_candidates + 1) for w in words}
-        for word in [w for w, n in counts.items() if n == 0]:  # a misspelling ("Ghandi") finds nothing as written
-            respelled = self.respelling(word)
-            if respelled and respelled not in counts:
-                del counts[word]
-                counts[respelled] = self._matches(f'"{respelled}"', max_candidates + 1)
         words = set(counts)
         kept, total = [], 0
         for word in sorted(words, key=lambda w: (counts[w], w)):
@@ -345,7 +338,20 @@ class ChunkStore:
             sql = "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT ?"
             by_rank = sorted((-float(r[1]), r[0]) for r in self.db.execute(sql, (match, max_candidates)))
             ranked = [(rowid, -rank) for rank, rowid in by_rank[:k]]
-        return KeywordMatches(ranked, counts, self._chunk_count())
+        return KeywordMatches(ranked, counts, self.chunk_total())
+
+    def word_frequencies(self, query: str, max_candidates: int = KEYWORD_CANDIDATES) -> dict[str, int]:
+        """{query word: chunks holding it, counted up to `max_candidates` + 1}, stopwords dropped (unless the query
+        has nothing else) and a word that matches nothing respelled (`respelling`)."""
+        words = set(words_of(query))
+        words = (words - STOPWORDS) or words  # a query of only stopwords still searches them
+        counts = {w: self._matches(f'"{w}"', max_candidates + 1) for w in words}
+        for word in [w for w, n in counts.items() if n == 0]:  # a misspelling ("Ghandi") finds nothing as written
+            respelled = self.respelling(word)
+            if respelled and respelled not in counts:
+                del counts[word]
+                counts[respelled] = self._matches(f'"{respelled}"', max_candidates + 1)
+        return counts
 
     def respelling(self, word: str) -> str | None:
         """The indexed word `word` is most likely a slip of (one letter added, dropped, changed or two swapped,
@@ -362,7 +368,7 @@ class ChunkStore:
         slips = [(doc, term) for term, doc in terms if term != word and _one_slip_apart(word, term)]
         return max(slips)[1] if slips else None
 
-    def _chunk_count(self) -> int:
+    def chunk_total(self) -> int:
         """`chunk_count()`, counted once per store generation (a count scans the table)."""
         generation = self.generation
         if self._counted is None or self._counted[0] != generation:

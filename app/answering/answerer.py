@@ -75,7 +75,7 @@ class Answerer:
             return passages, passages
         same = self.sentence_embedder is self.retriever.embedder  # else it embeds the question in its own space
         passages = select_sentences(question, hits, self.sentence_embedder, self.settings.evidence_sentences,
-                                    question_vector if same else None)
+                                    question_vector if same else None, self.retriever.rare_word_weights(question))
         return passages, cited_chunks(passages, hits)
 
     def explanation_sentences(self, question: str, top_k: int) -> tuple[list[Hit], list[Hit]]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.sentence_match import query_weights, sentence_shares, stem
+from index.sentence_match import query_weights, sentence_shares, stem, text_shares
 
 
 def test_inflections_match_their_stem():
@@ -27,3 +27,10 @@ def test_one_sentence_holding_the_rare_words_beats_them_spread_over_a_passage():
 
 def test_no_query_weight_scores_every_passage_zero():
     assert sentence_shares({}, ["Anything at all.", ""]) == [(0.0, 0.0), (0.0, 0.0)]
+
+
+def test_a_sentence_share_is_the_weight_of_the_query_words_it_holds_in_any_inflection():
+    weights = query_weights({"lighthouse": 3, "keeper": 4}, 1000)
+    named, unnamed = text_shares(weights, ["Ole Brandt kept the lighthouse; its keepers came later.", "Nothing here."])
+    assert named == 1.0 and unnamed == 0.0
+    assert text_shares({}, ["Anything."]) == [0.0]

@@ -33,6 +33,33 @@ def test_the_evidence_is_the_sentences_that_bear_on_the_question(answerer):
     assert {hit.source for hit in evidence} <= {hit.source for hit in cited}
 
 
+CASTLES = {
+    "varangians.txt": "The Varangians in Anatolia\n\nA Varangian named Hallvard led a company of Norsemen into the upper "
+                      "valley of the Sakarya. They even gave their own people's name to their castle: Varangikastro, "
+                      "meaning the fort of the Varangians. Historians debate whether the Varangians in Greek service "
+                      "came from Kiev or from Sweden.\n",
+    "rhine.txt": "The middle Rhine\n\nThe gorge is a World Heritage Site, known for more than forty castles and "
+                 "fortresses from the Middle Ages. Many of its castles were rebuilt as romantic ruins in the nineteenth "
+                 "century. The names of the castles are famous.\n",
+}
+
+
+def test_the_evidence_keeps_to_what_the_question_names_not_to_sentences_merely_like_it(tmp_path, embedder, chunker,
+                                                                                          generator, settings):
+    """"The names of the castles are famous." is closer to "What was the name of the Varangian castle?" than most of
+    the Varangians' own sentences, by the embedding alone; the question's rare word (Varangian) keeps the model's
+    evidence on the castle asked about."""
+    index = IndexDirectory.open_for_writing(tmp_path / "index", embedder.name, embedder.dimension)
+    IngestPipeline(index, embedder, chunker).run(write_documents(tmp_path / "docs", CASTLES))
+    try:
+        evidence, _ = Answerer(Retriever(index, embedder), generator, settings).evidence(
+            "What was the name of the Varangian castle?", 4)
+    finally:
+        index.close()
+    assert "Varangikastro" in evidence[0].text
+    assert [e.source for e in evidence] == ["varangians.txt"] * 4, [e.text for e in evidence]
+
+
 def test_a_question_the_documents_do_not_touch_abstains_without_the_model(answerer):
     response = asyncio.run(answerer.ask("What is the airspeed velocity of an unladen swallow?", 3))
     assert response.abstained and response.answer == NOT_IN_DOCUMENTS
