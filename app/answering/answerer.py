@@ -17,7 +17,7 @@ from app.answering.answer_span import Span, answer_span, clean_answer
 from app.answering.citations import best_quote, citation, quote_of
 from app.answering.entry_choice import lists_entries
 from app.answering.enumeration import names_several
-from app.answering.evidence import cited_chunks, select_sentences, sentence_embedder
+from app.answering.evidence import cited_chunks, select_sentences, sentence_embedder, unsearched_chunks
 from app.answering.explanation import as_read, explanation_evidence, in_reading_order
 from app.answering.followup import (
     REFERENT_TOKENS,
@@ -88,9 +88,7 @@ class Answerer:
                                          self.settings.explain_min_similarity, question_vector if same else None,
                                          store.document_text, store.chunk_holding)
         # An entry of a reference listed from its document may lie in a chunk the search did not return: cited too.
-        searched = {hit.chunk_id for hit in hits}
-        unsearched = dict.fromkeys(s.chunk_id for s in sentences if s.chunk_id not in searched)
-        return sentences, [*hits, *store.hits([(chunk_id, 0.0, 0.0) for chunk_id in unsearched])]
+        return sentences, [*hits, *store.hits(unsearched_chunks(sentences, hits))]
 
     async def standalone_question(self, question: str, history: Sequence[Turn]) -> tuple[str, float | None]:
         """The question as it reads without the conversation, and the milliseconds the rewrite took (None: the
