@@ -48,7 +48,9 @@ class Citation(BaseModel):
     source: str = Field(description="Document path relative to the ingested folder.")
     chunk_id: str
     text: str
-    score: float = Field(description="Ranking score of the retrieval mode (for hybrid: cosine plus best-sentence keyword share).")
+    score: float = Field(description="Ranking score of the retrieval mode (for hybrid: cosine plus best-sentence keyword "
+                               "share); for a passage the search did not return but an explanation quotes (an entry its "
+                               "reference lists further on), its cosine similarity.")
     similarity: float = Field(description="Cosine similarity of the passage to the question.")
     start: int
     end: int

@@ -92,6 +92,13 @@ class Retriever:
             store = self.index.store
             return query_weights(store.word_frequencies(query), store.chunk_total())
 
+    def hits_of(self, chunk_ids: Sequence[int], query_vector: np.ndarray) -> list[Hit]:
+        """Hits of chunks the search did not rank, in the order given: each scored, as dense mode ranks, by its
+        cosine similarity to the query (`query_vector`, from `Embedder.embed_queries`), which is also its similarity."""
+        with self._lock:
+            hits = self._with_similarity([(i, 0.0) for i in chunk_ids], query_vector)
+        return [replace(hit, score=hit.similarity) for hit in hits]
+
     def _hybrid(self, query: str, query_vector: np.ndarray, k: int) -> list[Hit]:
         """Dense and keyword candidates ranked by cosine plus their best sentences' share of the query's rare words."""
         pool = max(k, HYBRID_CANDIDATES)

@@ -17,7 +17,7 @@ from app.answering.answer_span import Span, answer_span, clean_answer
 from app.answering.citations import best_quote, citation, quote_of
 from app.answering.entry_choice import lists_entries
 from app.answering.enumeration import names_several
-from app.answering.evidence import cited_chunks, select_sentences, sentence_embedder, unsearched_chunks
+from app.answering.evidence import cited_chunks, select_sentences, sentence_embedder
 from app.answering.explanation import as_read, explanation_evidence, in_reading_order
 from app.answering.followup import (
     REFERENT_TOKENS,
@@ -87,8 +87,11 @@ class Answerer:
         sentences = explanation_evidence(question, hits, self.sentence_embedder, self.settings.explain_sentences,
                                          self.settings.explain_min_similarity, question_vector if same else None,
                                          store.document_text, store.chunk_holding)
-        # An entry of a reference listed from its document may lie in a chunk the search did not return: cited too.
-        return sentences, [*hits, *store.hits(unsearched_chunks(sentences, hits))]
+        # An entry of a reference listed from its document may lie in a chunk the search did not return: cited too,
+        # as close to the question as the chunk's own vector is (the search gave it no score of its own).
+        searched = {hit.chunk_id for hit in hits}
+        unsearched = list(dict.fromkeys(s.chunk_id for s in sentences if s.chunk_id not in searched))
+        return sentences, [*hits, *self.retriever.hits_of(unsearched, question_vector)]
 
     async def standalone_question(self, question: str, history: Sequence[Turn]) -> tuple[str, float | None]:
         """The question as it reads without the conversation, and the milliseconds the rewrite took (None: the

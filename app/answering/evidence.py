@@ -88,16 +88,3 @@ def cited_chunks(evidence: Sequence[Hit], hits: Sequence[Hit]) -> list[Hit]:
     by_id = {hit.chunk_id: hit for hit in hits}
     order = dict.fromkeys(e.chunk_id for e in evidence)
     return [by_id[chunk_id] for chunk_id in order]
-
-
-def unsearched_chunks(evidence: Sequence[Hit], hits: Sequence[Hit]) -> list[tuple[int, float, float]]:
-    """The chunks the evidence came from that the search did not return (an entry that its reference lists further
-    on), as (chunk_id, score, similarity) in the order the evidence names them: each scored as the best evidence it
-    holds, since its citation otherwise reads "score 0, similarity 0" for the very text the answer quotes."""
-    searched = {hit.chunk_id for hit in hits}
-    best: dict[int, tuple[float, float]] = {}
-    for e in evidence:
-        if e.chunk_id not in searched:
-            score, similarity = best.get(e.chunk_id, (e.score, e.similarity))
-            best[e.chunk_id] = (max(score, e.score), max(similarity, e.similarity))
-    return [(chunk_id, score, similarity) for chunk_id, (score, similarity) in best.items()]
