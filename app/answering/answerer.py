@@ -79,8 +79,10 @@ class Answerer:
         return passages, cited_chunks(passages, hits)
 
     def explanation_sentences(self, question: str, top_k: int) -> tuple[list[Hit], list[Hit]]:
-        """The evidence sentences of an explanation, best first, and the chunks searched for them."""
-        question_vector = self.retriever.embedder.embed([question])[0]
+        """The evidence sentences of an explanation, best first, and the chunks searched for them. As in `evidence`,
+        the question is embedded as a query (nomic's `search_query: ` prefix), for the search and, with the index's
+        own embedder, for ranking the sentences."""
+        question_vector = self.retriever.embedder.embed_queries([question])[0]
         hits = self.retriever.search_by_vector(question, question_vector, max(top_k, self.settings.explain_top_k))
         same = self.sentence_embedder is self.retriever.embedder
         store = self.retriever.index.store
