@@ -88,7 +88,8 @@ class Answerer:
         store = self.retriever.index.store
         sentences = explanation_evidence(question, hits, self.sentence_embedder, self.settings.explain_sentences,
                                          self.settings.explain_min_similarity, question_vector if same else None,
-                                         store.document_text, store.chunk_holding)
+                                         store.document_text, store.chunk_holding,
+                                         self.retriever.rare_word_weights(question))
         # An entry of a reference listed from its document may lie in a chunk the search did not return: cited too,
         # as close to the question as the chunk's own vector is (the search gave it no score of its own).
         searched = {hit.chunk_id for hit in hits}

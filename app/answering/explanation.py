@@ -12,7 +12,7 @@ something of each (app/answering/comparison.py).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -31,14 +31,18 @@ from index.types import Hit
 def explanation_evidence(question: str, hits: Sequence[Hit], embedder: Embedder, count: int,
                          min_similarity: float = 0.0, question_vector: np.ndarray | None = None,
                          document_text: Callable[[str], str | None] | None = None,
-                         chunk_of: Callable[[str, int], int | None] | None = None) -> list[Hit]:
+                         chunk_of: Callable[[str, int], int | None] | None = None,
+                         rare_words: Mapping[str, float] | None = None) -> list[Hit]:
     """The `count` distinct sentences of `hits` closest to the question, best first (overlapping
     passages repeat sentences: each is kept once); after the first, only those whose cosine similarity
-    to the question reaches `min_similarity` (a sentence on another subject adds nothing). A sentence that its
+    to the question reaches `min_similarity` (a sentence on another subject adds nothing). With `rare_words` (the
+    question's {stem: IDF}) they are ranked as a short answer's evidence is: a sentence that names what the question
+    names ("perf_counter … measure a short duration" for "How do I measure elapsed time?") before one merely like it
+    (evidence.select_sentences). A sentence that its
     passage ends inside is completed from its document when `document_text` (source → text) is given. A question for
     several of a kind ("Which functions does glob provide?") is answered by the entries of that kind its best
     evidence's document lists (app/answering/entry_choice.py), when given `chunk_of` (source, offset → chunk id)."""
-    found = select_sentences(question, hits, embedder, len(hits) * 64, question_vector)
+    found = select_sentences(question, hits, embedder, len(hits) * 64, question_vector, rare_words)
     # A passage may end inside a hard-wrapped sentence; what it holds of that sentence is not one.
     cut_at = {(hit.source, hit.end) for hit in hits}
 
@@ -57,7 +61,7 @@ def explanation_evidence(question: str, hits: Sequence[Hit], embedder: Embedder,
     distinct: dict[str, Hit] = {}  # by wording: a page that repeats a sentence (or a traceback line) says it once
     for sentence in usable:
         if distinct and sentence.similarity < min_similarity:
-            break  # ranked: the rest are further still
+            continue  # ranked by more than the similarity: one further down may yet reach it
         _add(distinct, sentence)
         if len(distinct) < count:
             # A document explains in consecutive sentences: the one after a chosen sentence usually goes on with it.

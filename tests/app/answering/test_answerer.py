@@ -60,6 +60,35 @@ def test_the_evidence_keeps_to_what_the_question_names_not_to_sentences_merely_l
     assert [e.source for e in evidence] == ["varangians.txt"] * 4, [e.text for e in evidence]
 
 
+CLOCKS = {
+    "clocks.txt": ('Clocks\n\ntime.time() returns the time in seconds since the epoch as a floating point number. Note '
+                  'that even though the time is always returned as a floating point number, not all systems provide '
+                  'time with a better precision than 1 second. While this function normally returns non-decreasing '
+                  'values, it can return a lower value than a previous call if the system clock has been set back '
+                  'between the two calls.\n\nThe perf_counter() function returns the value in fractional seconds of a '
+                  'performance counter, the clock with the highest available resolution: call it before and after a '
+                  'short task to measure its elapsed time. It is system-wide.\n\ntime.sleep(secs) suspends execution of'
+                  ' the calling thread for the given number of seconds.\n'),
+    "dates.txt": ('Dates\n\nA timedelta object represents a duration, the difference between two dates or times. Note '
+                 'that for very large time intervals this method will lose microsecond accuracy. Return the total '
+                 'number of seconds contained in the duration.\n'),
+}
+
+
+def test_an_explanation_gives_the_sentence_that_names_what_was_asked(tmp_path, embedder, chunker, generator, settings):
+    """"How do I measure elapsed time?": the sentence saying how to measure elapsed time (perf_counter) is explained,
+    not only the notes on precision and accuracy that are as close to the question by the embedding alone."""
+    index = IndexDirectory.open_for_writing(tmp_path / "index", embedder.name, embedder.dimension)
+    IngestPipeline(index, embedder, chunker).run(write_documents(tmp_path / "docs", CLOCKS))
+    try:
+        response = asyncio.run(Answerer(Retriever(index, embedder), generator, settings).ask(
+            "How do I measure elapsed time accurately?", 4))
+    finally:
+        index.close()
+    assert response.shape == "explain" and not response.abstained
+    assert "perf_counter()" in response.answer, response.answer
+
+
 def test_a_question_the_documents_do_not_touch_abstains_without_the_model(answerer):
     response = asyncio.run(answerer.ask("What is the airspeed velocity of an unladen swallow?", 3))
     assert response.abstained and response.answer == NOT_IN_DOCUMENTS

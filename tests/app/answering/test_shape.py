@@ -30,6 +30,9 @@ from app.answering.shape import asks_for_several, question_shape
     "What was VARN, the radio service the town started in 1982?",
     "What was the council's position on who should pay for the lamp?",
     "How is the upkeep divided between the town and the harbour board?",
+    "What does functools.lru_cache do?",
+    "What happens when the lamp fails during a storm?",
+    "What happens if the keeper falls ill?",
 ])
 def test_questions_that_ask_for_an_account_get_an_explanation(question):
     assert question_shape(question) == "explain"
@@ -49,6 +52,8 @@ def test_questions_that_ask_for_an_account_get_an_explanation(question):
     "How old was the engineer when the lighthouse was finished?",
     "What company built the mill?",
     "What is the newer, more widely accepted theory of the lamp's failure?",
+    "What does the keeper do with the old lamps?",
+    "What did the keeper do in 1912?",
 ])
 def test_questions_that_ask_for_a_name_or_number_stay_short(question):
     assert question_shape(question) == "short"
