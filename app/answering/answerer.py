@@ -89,9 +89,11 @@ class Answerer:
         sentences = explanation_evidence(question, hits, self.sentence_embedder, self.settings.explain_sentences,
                                          self.settings.explain_min_similarity, question_vector if same else None,
                                          store.document_text, store.chunk_holding,
-                                         self.retriever.rare_word_weights(question))
-        # An entry of a reference listed from its document may lie in a chunk the search did not return: cited too,
-        # as close to the question as the chunk's own vector is (the search gave it no score of its own).
+                                         self.retriever.rare_word_weights(question),
+                                         lambda side: self.retriever.search(side, self.settings.explain_top_k))
+        # An entry of a reference listed from its document, or a comparison's side found by its own search, may lie
+        # in a chunk the question's search did not return: cited too, as close to the question as the chunk's own
+        # vector is (the search gave it no score of its own).
         searched = {hit.chunk_id for hit in hits}
         unsearched = list(dict.fromkeys(s.chunk_id for s in sentences if s.chunk_id not in searched))
         return sentences, [*hits, *self.retriever.hits_of(unsearched, question_vector)]

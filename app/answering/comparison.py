@@ -7,14 +7,18 @@ whichever side the documents say more of. When a question names two things ("the
 holding a word that names it and none that names only the other) but never of the other alone, the other side's
 best sentence in the documents they come from (at least `RAGQA_EXPLAIN_MIN_SIMILARITY`
 close to the question) takes the place of the furthest chosen one that neither the first sentence nor the other
-side needs. Two kinds of one thing ("the 2010 drought … the one five years earlier", "'Model C' schools … other
-state schools") are left as ranked: a side named through the other has no words of its own to find it by
-(bench/RESULTS.md, issue 12, session 8).
+side needs. When those documents say nothing of it alone (the question's search found no passage on it: "… a
+kettle and a samovar?" drew only the kettle page), the side is searched for by its own words ("a samovar"), and
+the best sentence of what that search finds, ranked against the question, joins from whichever document it is in:
+still a sentence holding the side's own words and none of the other's only, as close to the question. Two kinds
+of one thing ("the 2010 drought … the one five years earlier", "'Model C' schools … other state schools") are left
+as ranked: a side named through the other has no words of its own to find it by (bench/RESULTS.md, issue 12,
+session 8).
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from app.answering.support import FUNCTION_WORDS, claim_words, stem
 from index.types import Hit
@@ -35,17 +39,26 @@ _NOT_A_NAME = FUNCTION_WORDS | frozenset("one ones kind kinds way ways other ano
 def compared(question: str) -> tuple[frozenset[str], frozenset[str]] | None:
     """The words (stems) that name each of the two things the question compares and not the other, or None when
     it compares no two things by its wording."""
+    phrases = compared_phrases(question)
+    if phrases is None:
+        return None
+    a, b = phrases
+    if _ANAPHORIC.search(a) or _ANAPHORIC.search(b):
+        return None  # two kinds of one thing: which sentence is about either alone, words cannot tell
+    first, second = _names(a), _names(b)
+    if first - second and second - first:
+        return frozenset(first - second), frozenset(second - first)
+    return None
+
+
+def compared_phrases(question: str) -> tuple[str, str] | None:
+    """The two things the question compares, as it words them ("os.path.join", "pathlib"), or None."""
     for pattern in (_BETWEEN, _FROM, _WITH):
         match = pattern.search(question)
-        if match is None:
-            continue
-        a, b = (next(g for g in groups if g) for groups in
-                ((match.groupdict().get(k) for k in ("a", "a2", "a3")), (match.groupdict().get(k) for k in ("b", "b2", "b3"))))
-        if _ANAPHORIC.search(a) or _ANAPHORIC.search(b):
-            return None  # two kinds of one thing: which sentence is about either alone, words cannot tell
-        first, second = _names(a), _names(b)
-        if first - second and second - first:
-            return frozenset(first - second), frozenset(second - first)
+        if match is not None:
+            return tuple(next(g for g in groups if g) for groups in  # type: ignore[return-value]
+                         ((match.groupdict().get(k) for k in ("a", "a2", "a3")),
+                          (match.groupdict().get(k) for k in ("b", "b2", "b3"))))
     return None
 
 
@@ -60,17 +73,26 @@ def about(sentence: Hit, side: frozenset[str], other: frozenset[str]) -> bool:
 
 
 def with_each_side(chosen: list[Hit], candidates: Sequence[Hit], sides: tuple[frozenset[str], frozenset[str]],
-                   count: int, min_similarity: float) -> list[Hit]:
+                   count: int, min_similarity: float,
+                   searched_for: Callable[[int], Sequence[Hit]] | None = None) -> list[Hit]:
     """`chosen` (best first), with a side's closest sentence of `candidates` (ranked) about it alone when `chosen` has
     one about the other side alone and none about it: added while there is room for `count`, else in place of the
-    furthest chosen sentence that is neither the first nor the other side's only one."""
+    furthest chosen sentence that is neither the first nor the other side's only one. When no candidate of the
+    documents `chosen` draws on is about it, the closest of `searched_for(n)` (the sentences, ranked, of a search for
+    side n: 0 the first named, 1 the second), from whichever document that search found."""
     chosen = list(chosen)
-    for side, other in (sides, sides[::-1]):
+    for n, (side, other) in enumerate((sides, sides[::-1])):
         if not any(about(s, other, side) for s in chosen) or any(about(s, side, other) for s in chosen):
             continue  # both sides told together, or each alone: nothing one-sided to even out
+
+        def joins(c: Hit) -> bool:  # close enough to the question, about the side alone, not said yet
+            return c.similarity >= min_similarity and about(c, side, other) and all(c.text != s.text for s in chosen)
+
         sources = {s.source for s in chosen}  # the documents the explanation draws on, not another's namesake
-        best = next((c for c in candidates if c.similarity >= min_similarity and c.source in sources
-                     and about(c, side, other) and all(c.text != s.text for s in chosen)), None)
+        best = next((c for c in candidates if c.source in sources and joins(c)), None)
+        if best is None and searched_for is not None:
+            # The side's own search: a document it finds is about the side, as the side's words in the sentence say.
+            best = next((c for c in searched_for(n) if joins(c)), None)
         if best is None:
             continue
         if len(chosen) < count:

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from app.answering.comparison import compared, with_each_side
+from app.answering.comparison import compared, compared_phrases, with_each_side
 from app.answering.entries import entry_read, is_entry
 from app.answering.entry_choice import listed_entries
 from app.answering.evidence import select_sentences
@@ -32,7 +32,8 @@ def explanation_evidence(question: str, hits: Sequence[Hit], embedder: Embedder,
                          min_similarity: float = 0.0, question_vector: np.ndarray | None = None,
                          document_text: Callable[[str], str | None] | None = None,
                          chunk_of: Callable[[str, int], int | None] | None = None,
-                         rare_words: Mapping[str, float] | None = None) -> list[Hit]:
+                         rare_words: Mapping[str, float] | None = None,
+                         search: Callable[[str], Sequence[Hit]] | None = None) -> list[Hit]:
     """The `count` distinct sentences of `hits` closest to the question, best first (overlapping
     passages repeat sentences: each is kept once); after the first, only those whose cosine similarity
     to the question reaches `min_similarity` (a sentence on another subject adds nothing). With `rare_words` (the
@@ -41,23 +42,18 @@ def explanation_evidence(question: str, hits: Sequence[Hit], embedder: Embedder,
     (evidence.select_sentences). A sentence that its
     passage ends inside is completed from its document when `document_text` (source → text) is given. A question for
     several of a kind ("Which functions does glob provide?") is answered by the entries of that kind its best
-    evidence's document lists (app/answering/entry_choice.py), when given `chunk_of` (source, offset → chunk id)."""
-    found = select_sentences(question, hits, embedder, len(hits) * 64, question_vector, rare_words)
-    # A passage may end inside a hard-wrapped sentence; what it holds of that sentence is not one.
-    cut_at = {(hit.source, hit.end) for hit in hits}
-
-    def cut_by_its_passage(s: Hit) -> bool:
-        return (s.source, s.end) in cut_at and not _ends(s.text)
-
-    if document_text is not None:
-        found = [completed(s, document_text) if cut_by_its_passage(s) else s for s in found]
+    evidence's document lists (app/answering/entry_choice.py), when given `chunk_of` (source, offset → chunk id).
+    A comparison whose chosen sentences speak of one side alone gets one about the other (comparison.py), from the
+    passages `search` (query → passages, best first) finds for that side's own words when those searched hold none."""
+    if question_vector is None:  # embedded once, for the question's passages and any side's
+        question_vector = embedder.embed_queries([question])[0]
+    found = _ranked(question, hits, embedder, question_vector, rare_words, document_text)
     several = asks_for_several(question)
     if several and document_text is not None and chunk_of is not None:
         listed = listed_entries(question, found, embedder, question_vector, document_text, chunk_of)
         if listed:
             return listed
-    ranked = [_whole(_whole_row(s, hits, document_text), hits, document_text, several) for s in found]
-    usable = [s for s in ranked if _reads_on_its_own(s) and not cut_by_its_passage(s)]
+    usable = _usable(found, hits, document_text, several)
     distinct: dict[str, Hit] = {}  # by wording: a page that repeats a sentence (or a traceback line) says it once
     for sentence in usable:
         if distinct and sentence.similarity < min_similarity:
@@ -70,10 +66,42 @@ def explanation_evidence(question: str, hits: Sequence[Hit], embedder: Embedder,
                 _add(distinct, following)
         if len(distinct) >= count:
             break
-    sides = compared(question)
-    if sides is not None:  # a comparison of two things: a sentence about each (comparison.py)
-        return with_each_side(list(distinct.values()), usable, sides, count, min_similarity)
-    return list(distinct.values())
+    sides, phrases = compared(question), compared_phrases(question)
+    if sides is None or phrases is None:
+        return list(distinct.values())
+
+    def searched_for(side: int) -> list[Hit]:  # the sentences of the side's own search, ranked against the question
+        if search is None:
+            return []
+        passages = search(phrases[side])
+        ranked = _ranked(question, passages, embedder, question_vector, rare_words, document_text)
+        return _usable(ranked, passages, document_text, several)
+
+    # A comparison of two things: a sentence about each (comparison.py).
+    return with_each_side(list(distinct.values()), usable, sides, count, min_similarity, searched_for)
+
+
+def _ranked(question: str, hits: Sequence[Hit], embedder: Embedder, question_vector: np.ndarray,
+            rare_words: Mapping[str, float] | None, document_text: Callable[[str], str | None] | None) -> list[Hit]:
+    """The sentences of `hits`, best first (evidence.select_sentences), each that its passage ends inside read on in
+    its document to its end, when given `document_text`."""
+    found = select_sentences(question, hits, embedder, len(hits) * 64, question_vector, rare_words)
+    if document_text is None:
+        return found
+    return [completed(s, document_text) if _cut_by_its_passage(s, hits) else s for s in found]
+
+
+def _usable(found: Sequence[Hit], hits: Sequence[Hit], document_text: Callable[[str], str | None] | None,
+            several: bool) -> list[Hit]:
+    """The ranked sentences of `hits` that an explanation may give: each read whole (a table row, what it leads
+    into), reading on its own, not cut by its passage's end."""
+    ranked = [_whole(_whole_row(s, hits, document_text), hits, document_text, several) for s in found]
+    return [s for s in ranked if _reads_on_its_own(s) and not _cut_by_its_passage(s, hits)]
+
+
+def _cut_by_its_passage(sentence: Hit, hits: Sequence[Hit]) -> bool:
+    """A passage may end inside a hard-wrapped sentence; what it holds of that sentence is not one."""
+    return any(hit.source == sentence.source and hit.end == sentence.end for hit in hits) and not _ends(sentence.text)
 
 
 def _wording(sentence: Hit) -> str:
