@@ -46,9 +46,17 @@ def compared(question: str) -> tuple[frozenset[str], frozenset[str]] | None:
     if _ANAPHORIC.search(a) or _ANAPHORIC.search(b):
         return None  # two kinds of one thing: which sentence is about either alone, words cannot tell
     first, second = _names(a), _names(b)
-    if first - second and second - first:
-        return frozenset(first - second), frozenset(second - first)
+    first_only, second_only = _telling(first - second, second), _telling(second - first, first)
+    if first_only and second_only:
+        return frozenset(first_only), frozenset(second_only)
     return None
+
+
+def _telling(names: set[str], others: set[str]) -> set[str]:
+    """The words of `names` that tell their side from the other: not those a word naming the other is made of
+    ("path" of os.path.join beside pathlib, whose page says "paths" throughout)."""
+    return {w for w in names
+            if len(w) < 3 or not any(len(o) > len(w) and (o.startswith(w) or o.endswith(w)) for o in others)}
 
 
 def compared_phrases(question: str) -> tuple[str, str] | None:

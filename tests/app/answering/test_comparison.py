@@ -1,7 +1,7 @@
 """Comparisons of two things: the explanation says something of each side, not only of the one told more of."""
 from __future__ import annotations
 
-from app.answering.comparison import compared
+from app.answering.comparison import about, compared
 from app.answering.explanation import explanation_evidence
 from index.types import Hit
 
@@ -23,6 +23,17 @@ def test_the_two_things_a_question_compares():
     assert compared("How did the 2010 drought compare with the one five years earlier?") is None  # one thing, twice
     assert compared("How is the work divided between the state and the union?") is None  # not a comparison
     assert compared("Why are tuples immutable?") is None
+    # "path" is part of "pathlib": pathlib's page says "paths" throughout, so the word cannot tell the two apart.
+    assert compared("What is the difference between os.path.join and pathlib?") == (frozenset({"os", "join"}),
+                                                                                    frozenset({"pathlib"}))
+    assert compared("What is the difference between a tuple and a namedtuple?") is None
+
+
+def test_a_sentence_about_pathlib_that_says_paths_is_about_pathlib_alone():
+    os_path_join, pathlib = compared("What is the difference between os.path.join and pathlib?")
+    said = "class pathlib.PurePosixPath(*pathsegments): this path flavour represents non-Windows filesystem paths."
+    sentence = Hit(chunk_id=1, source="pathlib.html", text=said, start=0, end=len(said), score=1, similarity=0.5)
+    assert about(sentence, pathlib, os_path_join) and not about(sentence, os_path_join, pathlib)
 
 
 def test_a_comparison_holds_a_sentence_about_each_side(embedder):
