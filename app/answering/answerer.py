@@ -30,6 +30,7 @@ from app.answering.followup import (
     referent_messages,
     standalone,
 )
+from app.answering.posed import Posed, posed_question
 from app.answering.prompt import build_messages, passages_within
 from app.answering.reasons import asks_for_reason, gives_reason
 from app.answering.referents import choose
@@ -78,25 +79,26 @@ class Answerer:
                                     question_vector if same else None, self.retriever.rare_word_weights(question))
         return passages, cited_chunks(passages, hits)
 
-    def explanation_sentences(self, question: str, top_k: int) -> tuple[list[Hit], list[Hit]]:
-        """The evidence sentences of an explanation, best first, and the chunks searched for them. As in `evidence`,
-        the question is embedded as a query (nomic's `search_query: ` prefix), for the search and, with the index's
-        own embedder, for ranking the sentences."""
+    def explanation_sentences(self, question: str, top_k: int) -> tuple[list[Hit], list[Hit], Posed | None]:
+        """The evidence sentences of an explanation, best first, the chunks searched for them, and the documents' own
+        question that this one restates, if any (posed.py). As in `evidence`, the question is embedded as a query
+        (nomic's `search_query: ` prefix), for the search and, with the index's own embedder, for ranking sentences."""
         question_vector = self.retriever.embedder.embed_queries([question])[0]
         hits = self.retriever.search_by_vector(question, question_vector, max(top_k, self.settings.explain_top_k))
         same = self.sentence_embedder is self.retriever.embedder
         store = self.retriever.index.store
+        posed = posed_question(question, hits, self.sentence_embedder, question_vector if same else None)
         sentences = explanation_evidence(question, hits, self.sentence_embedder, self.settings.explain_sentences,
                                          self.settings.explain_min_similarity, question_vector if same else None,
                                          store.document_text, store.chunk_holding,
                                          self.retriever.rare_word_weights(question),
-                                         lambda side: self.retriever.search(side, self.settings.explain_top_k))
+                                         lambda side: self.retriever.search(side, self.settings.explain_top_k), posed)
         # An entry of a reference listed from its document, or a comparison's side found by its own search, may lie
         # in a chunk the question's search did not return: cited too, as close to the question as the chunk's own
         # vector is (the search gave it no score of its own).
         searched = {hit.chunk_id for hit in hits}
         unsearched = list(dict.fromkeys(s.chunk_id for s in sentences if s.chunk_id not in searched))
-        return sentences, [*hits, *self.retriever.hits_of(unsearched, question_vector)]
+        return sentences, [*hits, *self.retriever.hits_of(unsearched, question_vector)], posed
 
     async def standalone_question(self, question: str, history: Sequence[Turn]) -> tuple[str, float | None]:
         """The question as it reads without the conversation, and the milliseconds the rewrite took (None: the
@@ -203,14 +205,16 @@ class Answerer:
         """The explanation (its `timings` not yet complete) and its citations; None for the explanation when nothing
         close enough and supported remains (with the citations searched, when every sentence was removed)."""
         searched = time.perf_counter()
-        evidence, hits = await to_thread.run_sync(at_low_priority, self.settings.worker_nice, self.explanation_sentences,
-                                                  question, top_k)
+        evidence, hits, posed = await to_thread.run_sync(at_low_priority, self.settings.worker_nice,
+                                                         self.explanation_sentences, question, top_k)
         timings["retrieval"] = timings.get("retrieval", 0.0) + _ms_since(searched)
-        if evidence_is_too_weak(question, evidence, self.settings.abstain_threshold, self.settings.abstain_coverage_weight):
+        # The documents asking this very question (posed.py) is evidence as close as any: its answer need not repeat it.
+        weighed = [*evidence, posed.question] if posed is not None else evidence
+        if evidence_is_too_weak(question, weighed, self.settings.abstain_threshold, self.settings.abstain_coverage_weight):
             return None, []
-        if asks_for_reason(question) and not gives_reason(question, [s.text for s in evidence],
-                                                          self.settings.reason_min_coverage):
-            return None, []  # on the subject, but no reason (reasons.py)
+        if asks_for_reason(question) and posed is None and not gives_reason(question, [s.text for s in evidence],
+                                                                            self.settings.reason_min_coverage):
+            return None, []  # on the subject, but no reason (reasons.py); the documents' own answer to it is one
         chosen = in_reading_order(evidence)
         citations = [citation(h) for h in cited_chunks(chosen, hits)]
         sentences, removed = verified([sentence(as_read(s.text), [support_of(s)], citations) for s in chosen])

@@ -21,6 +21,7 @@ from app.answering.comparison import compared, compared_phrases, with_each_side
 from app.answering.entries import entry_read, is_entry
 from app.answering.entry_choice import listed_entries
 from app.answering.evidence import select_sentences
+from app.answering.posed import Posed, answers
 from app.answering.shape import asks_for_several
 from app.answering.tables import holds_rows, is_row, read_rows, table_after
 from core.text import sentence_spans, words_of
@@ -33,7 +34,8 @@ def explanation_evidence(question: str, hits: Sequence[Hit], embedder: Embedder,
                          document_text: Callable[[str], str | None] | None = None,
                          chunk_of: Callable[[str, int], int | None] | None = None,
                          rare_words: Mapping[str, float] | None = None,
-                         search: Callable[[str], Sequence[Hit]] | None = None) -> list[Hit]:
+                         search: Callable[[str], Sequence[Hit]] | None = None,
+                         posed: Posed | None = None) -> list[Hit]:
     """The `count` distinct sentences of `hits` closest to the question, best first (overlapping
     passages repeat sentences: each is kept once); after the first, only those whose cosine similarity
     to the question reaches `min_similarity` (a sentence on another subject adds nothing). With `rare_words` (the
@@ -43,6 +45,7 @@ def explanation_evidence(question: str, hits: Sequence[Hit], embedder: Embedder,
     passage ends inside is completed from its document when `document_text` (source → text) is given. A question for
     several of a kind ("Which functions does glob provide?") is answered by the entries of that kind its best
     evidence's document lists (app/answering/entry_choice.py), when given `chunk_of` (source, offset → chunk id).
+    With `posed` (the documents' own question that this one restates), the sentences that answer it come first.
     A comparison whose chosen sentences speak of one side alone gets one about the other (comparison.py), from the
     passages `search` (query → passages, best first) finds for that side's own words when those searched hold none."""
     if question_vector is None:  # embedded once, for the question's passages and any side's
@@ -54,9 +57,12 @@ def explanation_evidence(question: str, hits: Sequence[Hit], embedder: Embedder,
         if listed:
             return listed
     usable = _usable(found, hits, document_text, several)
+    if posed is not None:  # the documents' own answer to the question the user restates (posed.py), first, in order
+        own = sorted((s for s in usable if answers(posed, s)), key=lambda s: s.start)
+        usable = own + [s for s in usable if not answers(posed, s)]
     distinct: dict[str, Hit] = {}  # by wording: a page that repeats a sentence (or a traceback line) says it once
     for sentence in usable:
-        if distinct and sentence.similarity < min_similarity:
+        if distinct and sentence.similarity < min_similarity and not (posed is not None and answers(posed, sentence)):
             continue  # ranked by more than the similarity: one further down may yet reach it
         _add(distinct, sentence)
         if len(distinct) < count:

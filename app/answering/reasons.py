@@ -33,7 +33,7 @@ _ASKS_WHY = re.compile(
 _GIVES_REASON = re.compile(
     r"\b(because|due to|owing to|thanks to|on account of|as a (result|consequence)|consequently|therefore|thus|"
     r"hence|so that|so as to|in order (to|that)|in an effort to|(led|leads|lead|leading) to|"
-    r"caus(e|es|ed|ing)|reasons?|result(s|ed)? (in|from)|resulting|which is why|that is why|the purpose|"
+    r"caus(e|es|ed|ing)|reasons?|result(s|ed)? (in|from)|results? of|resulting|which is why|that is why|the purpose|"
     r"to (prevent|avoid|ensure|allow|enable|make sure)|since (?![\d(])|for fear)\b"
     r"|(^|[,;:]\s*|\band )so\b(?! (much|many|far|long|called)\b)", re.IGNORECASE)
 

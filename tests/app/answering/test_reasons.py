@@ -75,3 +75,48 @@ def test_a_why_question_whose_documents_give_the_reason_is_answered(answerer):
     response = asyncio.run(answerer.ask("Why was the railway line to Orlen closed?", 4))
     assert not response.abstained and response.shape == "explain"
     assert "because the coastal trade had moved" in response.answer
+
+
+def test_a_cause_stated_as_a_result_of_something_is_a_reason():
+    said = ["This is not a bug: it is a result of the fact that most decimal fractions cannot be stored exactly."]
+    assert gives_reason("Why does the sum print 0.30000000000000004?", said, 0.6)
+
+
+# A page of questions and answers whose answers do not repeat their question's words (as the CPython FAQs do).
+FAQ = """Bramble design FAQ
+
+Why does Bramble use indentation for grouping statements?
+
+The designers believe that indentation makes programs shorter and clearer. There is no way to write a block that
+looks correct but is not.
+
+Why isn't there a goto or jump statement in Bramble?
+
+You can do this easily enough with a loop and a break. For leaving several loops at once, put them in a function and
+return from it. Labels were tried in an early version and removed within a year.
+
+Why are Bramble strings immutable?
+
+Knowing that a string never changes lets the runtime share it between threads without locks.
+"""
+
+
+@pytest.fixture()
+def faq_answerer(tmp_path, embedder, chunker, settings):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "faq.txt").write_text(FAQ, encoding="utf-8")
+    (docs / "orlen.txt").write_text(ORLEN, encoding="utf-8")
+    index = IndexDirectory.open_for_writing(tmp_path / "index", embedder.name, embedder.dimension)
+    IngestPipeline(index, embedder, chunker).run(docs)
+    yield Answerer(Retriever(index, embedder), _NoModel(), settings)
+    index.close()
+
+
+def test_a_why_question_the_documents_ask_themselves_is_answered_by_their_answer_to_it(faq_answerer):
+    """The FAQ's answer shares no word with "Why is there no goto statement in Bramble?" and gives no "because": it is
+    the answer all the same, since the page asks that very question and answers it."""
+    response = asyncio.run(faq_answerer.ask("Why is there no goto statement in Bramble?", 4))
+    assert not response.abstained, response.answer
+    assert response.answer.startswith("You can do this easily enough with a loop and a break.")
+    assert "indentation" not in response.answer and "immutable" not in response.answer  # not the neighbouring entries
