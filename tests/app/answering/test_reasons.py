@@ -11,6 +11,7 @@ from app.answering.reasons import asks_for_reason, coverage, gives_reason
 from index.directory import IndexDirectory
 from index.retrieval import Retriever
 from ingest.pipeline import IngestPipeline
+from tests.conftest import write_documents
 
 # Sentences on exceptions that give no reason for them (as the CPython tutorial's errors page does).
 EXCEPTIONS = ("Programs may name their own exceptions by creating a new exception class. "
@@ -46,12 +47,13 @@ def test_sentences_that_state_what_is_asked_about_carry_its_reason_in_their_own_
 
 @pytest.fixture()
 def answerer(tmp_path, embedder, chunker, settings):
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "errors.txt").write_text(EXCEPTIONS, encoding="utf-8")
-    (docs / "orlen.txt").write_text(ORLEN, encoding="utf-8")
+    yield from _answerer_over({"errors.txt": EXCEPTIONS, "orlen.txt": ORLEN}, tmp_path, embedder, chunker, settings)
+
+
+def _answerer_over(documents: dict[str, str], tmp_path, embedder, chunker, settings):
+    """An answerer over an index of `documents` (name → text), closed after the test."""
     index = IndexDirectory.open_for_writing(tmp_path / "index", embedder.name, embedder.dimension)
-    IngestPipeline(index, embedder, chunker).run(docs)
+    IngestPipeline(index, embedder, chunker).run(write_documents(tmp_path / "docs", documents))
     yield Answerer(Retriever(index, embedder), _NoModel(), settings)
     index.close()
 
@@ -103,14 +105,7 @@ Knowing that a string never changes lets the runtime share it between threads wi
 
 @pytest.fixture()
 def faq_answerer(tmp_path, embedder, chunker, settings):
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "faq.txt").write_text(FAQ, encoding="utf-8")
-    (docs / "orlen.txt").write_text(ORLEN, encoding="utf-8")
-    index = IndexDirectory.open_for_writing(tmp_path / "index", embedder.name, embedder.dimension)
-    IngestPipeline(index, embedder, chunker).run(docs)
-    yield Answerer(Retriever(index, embedder), _NoModel(), settings)
-    index.close()
+    yield from _answerer_over({"faq.txt": FAQ, "orlen.txt": ORLEN}, tmp_path, embedder, chunker, settings)
 
 
 def test_a_why_question_the_documents_ask_themselves_is_answered_by_their_answer_to_it(faq_answerer):
