@@ -1,8 +1,8 @@
 """The answer shape a question wants: a short span of the documents, or an explanation of a few sentences.
 
 `auto` decides from the question's wording alone, and only on clear cues: a question that opens
-with "why", "describe", "explain", "compare", "what happens when" …, asks what something does ("What does
-functools.lru_cache do?"), asks how something happened or works ("How did …",
+with "why", "describe", "explain", "compare", "what happens when" …, asks what something does or returns ("What does
+functools.lru_cache do?", "What does enumerate return?"), asks how something happened or works ("How did …",
 "How does …") or how to do something ("How do I …"), for a difference, a meaning, a purpose ("built
 for?") or a reason ("what made …"), asks two things at once, or asks what a bare term is. Everything
 else keeps the short answer, which is what a name, number or date question wants (and what the factoid
@@ -24,7 +24,7 @@ Style = Literal["auto", "short", "explain"]
 _EXPLAIN_OPENING = re.compile(
     r"^\s*(why\b|describe\b|explain\b|walk me through\b|tell me (about|how|why)\b|summari[sz]e\b|outline\b|"
     r"give (me )?an overview\b|compare\b|contrast\b|in what ways?\b|what happened when\b|on what grounds\b|"
-    r"what happens (when|if|to|after|before)\b|what (does|do) [^?]+ do\s*\?*\s*$)",
+    r"what happens (when|if|to|after|before)\b|what (does|do) [^?]+ (do|return|yield|raise)\s*\?*\s*$)",
     re.IGNORECASE)
 # Words that ask for a relation between things, a meaning, a cause, a stance ("position on") or how something is
 # divided up ("How is power split between …").

@@ -31,6 +31,7 @@ from app.answering.shape import asks_for_several, question_shape
     "What was the council's position on who should pay for the lamp?",
     "How is the upkeep divided between the town and the harbour board?",
     "What does functools.lru_cache do?",
+    "What does enumerate return?",
     "What happens when the lamp fails during a storm?",
     "What happens if the keeper falls ill?",
 ])
