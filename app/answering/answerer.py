@@ -85,11 +85,13 @@ class Answerer:
         (nomic's `search_query: ` prefix), for the search and, with the index's own embedder, for ranking sentences."""
         question_vector = self.retriever.embedder.embed_queries([question])[0]
         hits = self.retriever.search_by_vector(question, question_vector, max(top_k, self.settings.explain_top_k))
-        same = self.sentence_embedder is self.retriever.embedder
+        # The question in the sentence ranker's space, once for the posed question and the sentences.
+        ranker_vector = (question_vector if self.sentence_embedder is self.retriever.embedder
+                         else self.sentence_embedder.embed_queries([question])[0])
         store = self.retriever.index.store
-        posed = posed_question(question, hits, self.sentence_embedder, question_vector if same else None)
+        posed = posed_question(question, hits, self.sentence_embedder, ranker_vector)
         sentences = explanation_evidence(question, hits, self.sentence_embedder, self.settings.explain_sentences,
-                                         self.settings.explain_min_similarity, question_vector if same else None,
+                                         self.settings.explain_min_similarity, ranker_vector,
                                          store.document_text, store.chunk_holding,
                                          self.retriever.rare_word_weights(question),
                                          lambda side: self.retriever.search(side, self.settings.explain_top_k), posed)

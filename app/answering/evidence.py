@@ -79,8 +79,12 @@ def select_sentences(question: str, hits: Sequence[Hit], embedder: Embedder, cou
 def _can_hold_an_answer(sentence: str) -> bool:
     """Headings and two-word fragments restate a topic, and a question (an FAQ entry, an example
     command asking one) restates the question: they rank high by similarity but answer nothing."""
-    is_question = sentence.rstrip().rstrip("\"'`)").endswith("?")
-    return not sentence.startswith("#") and len(sentence.split()) >= 3 and not is_question
+    return not sentence.startswith("#") and len(sentence.split()) >= 3 and not is_question(sentence)
+
+
+def is_question(sentence: str) -> bool:
+    """Whether the sentence asks something: it ends with "?", before any closing quote or bracket."""
+    return sentence.rstrip().rstrip("\"'`)").endswith("?")
 
 
 def cited_chunks(evidence: Sequence[Hit], hits: Sequence[Hit]) -> list[Hit]:

@@ -57,12 +57,12 @@ def explanation_evidence(question: str, hits: Sequence[Hit], embedder: Embedder,
         if listed:
             return listed
     usable = _usable(found, hits, document_text, several)
-    if posed is not None:  # the documents' own answer to the question the user restates (posed.py), first, in order
-        own = sorted((s for s in usable if answers(posed, s)), key=lambda s: s.start)
-        usable = own + [s for s in usable if not answers(posed, s)]
+    # The documents' own answer to the question the user restates (posed.py): first, in order, however close.
+    own = sorted((s for s in usable if answers(posed, s)), key=lambda s: s.start) if posed is not None else []
+    usable = own + [s for s in usable if s not in own]
     distinct: dict[str, Hit] = {}  # by wording: a page that repeats a sentence (or a traceback line) says it once
     for sentence in usable:
-        if distinct and sentence.similarity < min_similarity and not (posed is not None and answers(posed, sentence)):
+        if distinct and sentence.similarity < min_similarity and sentence not in own:
             continue  # ranked by more than the similarity: one further down may yet reach it
         _add(distinct, sentence)
         if len(distinct) < count:

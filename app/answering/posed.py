@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.answering.evidence import is_question
 from core.text import sentence_spans
 from index.embedder import Embedder
 from index.types import Hit
@@ -34,7 +35,7 @@ def posed_question(question: str, hits: Sequence[Hit], embedder: Embedder,
     """The question of `hits` that restates `question`, with the sentences after it that answer it; None if none
     does, or nothing follows it in its passage."""
     asked = [(hit, start, end) for hit in hits for start, end in sentence_spans(hit.text, join_wrapped_lines=True)
-             if _is_question(hit.text[start:end])]
+             if is_question(hit.text[start:end])]
     if not asked:
         return None
     if question_vector is None:
@@ -49,7 +50,7 @@ def posed_question(question: str, hits: Sequence[Hit], embedder: Embedder,
         if s < end:
             continue
         text = hit.text[s:e]
-        if _is_question(text) or text.startswith("#"):
+        if is_question(text) or text.startswith("#"):
             break  # the next entry
         answer.append((hit.start + s, hit.start + e))
     if not answer:
@@ -63,7 +64,3 @@ def answers(posed: Posed, sentence: Hit) -> bool:
     """Whether `sentence` is one of the sentences that answer the posed question."""
     return sentence.source == posed.question.source and any(
         start < sentence.end and sentence.start < end for start, end in posed.answer)
-
-
-def _is_question(sentence: str) -> bool:
-    return sentence.rstrip().rstrip("\"'`)").endswith("?")
