@@ -6,6 +6,8 @@
 
 # --- build: the virtual environment, and the generator quantized to int8 from its GGUF file ----------
 FROM python:3.11-slim AS build
+# The label names this project's images, the build stage's too, so `docker image prune --filter` can find them.
+LABEL org.opencontainers.image.title=ragqa
 # torch's CPU wheels (PyPI's default build carries CUDA, several GB); empty: the default index / find-links.
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 ARG PIP_INDEX_URL
@@ -32,6 +34,7 @@ RUN bash scripts/setup.sh \
 
 # --- the image: the venv, the int8 generator, the ONNX embedder and the code ---------------------------
 FROM python:3.11-slim
+LABEL org.opencontainers.image.title=ragqa
 ARG RAGQA_MODEL=qwen2.5-coder-1.5b
 ENV VENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH \
