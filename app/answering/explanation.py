@@ -21,6 +21,7 @@ from app.answering.comparison import compared, compared_phrases, with_each_side
 from app.answering.entries import entry_read, is_entry
 from app.answering.entry_choice import listed_entries
 from app.answering.evidence import select_sentences
+from app.answering.named_entry import named_entry_sentences
 from app.answering.posed import Posed, answers
 from app.answering.shape import asks_for_several
 from app.answering.tables import holds_rows, is_row, read_rows, table_after
@@ -59,6 +60,9 @@ def explanation_evidence(question: str, hits: Sequence[Hit], embedder: Embedder,
     usable = _usable(found, hits, document_text, several)
     # The documents' own answer to the question the user restates (posed.py): first, in order, however close.
     own = sorted((s for s in usable if answers(posed, s)), key=lambda s: s.start) if posed is not None else []
+    # The entry of a reference the question names ("What does str.split return?", named_entry.py): next.
+    if document_text is not None:
+        own += [s for s in named_entry_sentences(question, usable, document_text) if s not in own]
     usable = own + [s for s in usable if s not in own]
     distinct: dict[str, Hit] = {}  # by wording: a page that repeats a sentence (or a traceback line) says it once
     for sentence in usable:

@@ -7,6 +7,7 @@ import pytest
 
 from app.answering.answerer import Answerer
 from app.answering.explanation import as_read, explanation_evidence
+from app.answering.named_entry import asked_names, names_it
 from app.answering.support import is_supported
 from index.directory import IndexDirectory
 from index.retrieval import Retriever
@@ -181,3 +182,44 @@ def test_a_chunk_cited_for_an_entry_the_search_did_not_return_shows_its_own_clos
         cosine = float(index.vectors.vectors_of([int(cited.chunk_id)])[0] @ question_vector)
         assert cosine > 0
         assert cited.similarity == pytest.approx(cosine, abs=1e-6) and cited.score == cited.similarity
+
+
+# String methods as CPython's stdtypes page gives them: entries alike in their words.
+STR_METHODS_HTML = """<html><body><section><h1>Text sequence type — str</h1>
+<p>Strings implement all of the common sequence operations, along with the additional methods described below.</p>
+<dl class="py method"><dt class="sig sig-object py" id="str.partition">str.partition(sep)</dt><dd><p>Split the string
+at the first occurrence of sep, and return a 3-tuple containing the part before the separator, the separator itself,
+and the part after the separator.</p><p>If the separator is not found, return a 3-tuple containing the string itself,
+followed by two empty strings.</p></dd></dl>
+<dl class="py method"><dt class="sig sig-object py" id="str.rsplit">str.rsplit(sep=None, maxsplit=-1)</dt><dd><p>Return
+a list of the words in the string, using sep as the delimiter string.</p><p>Except for splitting from the right,
+rsplit() behaves like split() which is described in detail below.</p></dd></dl>
+<dl class="py method"><dt class="sig sig-object py" id="str.split">str.split(sep=None, maxsplit=-1)</dt><dd><p>Return a
+list of the words in the string, using sep as the delimiter string. If maxsplit is given, at most maxsplit splits are
+done.</p><p>If sep is not specified or is None, runs of consecutive whitespace are regarded as a single separator, and
+the result will contain no empty strings at the start or end.</p></dd></dl>
+<dl class="py method"><dt class="sig sig-object py" id="str.strip">str.strip([chars])</dt><dd><p>Return a copy of the
+string with the leading and trailing characters removed.</p></dd></dl>
+</section></body></html>"""
+
+
+@pytest.mark.parametrize("question", ["What does str.split return?", "How does split() treat runs of whitespace?",
+                                      "What does `str.split` do when sep is None?"])
+def test_the_entry_a_question_names_answers_it_before_entries_like_it(embedder, question):
+    text = load_html(STR_METHODS_HTML.encode()).text
+    said = [as_read(s.text) for s in _explained(question, text, embedder, "stdtypes.html")]
+    assert said[0] == ("str.split(sep=None, maxsplit=-1) — Return a list of the words in the string, using sep as the "
+                       "delimiter string.")
+    assert ("If sep is not specified or is None, runs of consecutive whitespace are regarded as a single separator, "
+            "and the result will contain no empty strings at the start or end.") in said
+    assert not any(s.startswith(("str.partition", "str.rsplit")) for s in said)
+
+
+def test_names_are_read_as_a_person_writes_them_in_a_question():
+    assert asked_names("What does str.split return?") == ["str.split"]
+    assert asked_names("How do I use os.path.join() with `Path`?") == ["os.path.join", "Path"]
+    assert asked_names("Why is read_text simpler than open?") == ["read_text"]
+    assert asked_names("What does enumerate return?") == ["enumerate"]
+    assert asked_names("What did the Normans build in Sicily?") == []
+    assert names_it("pathlib.Path.read_text", "Path.read_text") and names_it("str.split", "split")
+    assert not names_it("str.rsplit", "split")

@@ -1,0 +1,77 @@
+"""The entry of a reference that a question names ("What does str.split return?"): its sentences answer first.
+
+A reference's entries resemble each other: asked what `str.split` returns, the embedder and the question's words rank
+`str.partition(sep) — Split the string at the first occurrence of sep, and return a 3-tuple …` above `str.split(sep=None,
+maxsplit=-1) — Return a list of the words in the string …`. A person who writes a name as code (dotted, with "()",
+with an underscore, in backticks) or asks what one word does ("What does enumerate return?") means that entry, and its
+description, from its term to the next entry, is where the answer is.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from app.answering.entries import entries_in
+from index.types import Hit
+
+# A name written as code: "os.path.join", "split()", "read_text", "`sorted`", "__init__".
+_CODE_NAME = re.compile(r"`(?P<quoted>[^`\s]+)`|(?P<name>\b_*[A-Za-z][\w]*(?:\.[A-Za-z_]\w*)+|\b_*[A-Za-z]\w*\(\)|"
+                        r"\b_*[A-Za-z][A-Za-z0-9]*_\w*)")
+# The one-word subject of "What does enumerate return?" (do, yield, raise, mean).
+_SUBJECT = re.compile(r"^\s*what (?:does|do) (?:the )?(?P<name>[\w.]+)(?: \w+)? (?:do|return|yield|raise|mean)\b",
+                      re.IGNORECASE)
+_KIND_WORD = re.compile(r"^(?:class|exception|method|classmethod|staticmethod|abstractmethod|async|coroutine|function|"
+                        r"def)\s+")
+_TERM_MARKUP = re.compile(r"^(?:#{1,6}\s+|[-*+]\s+)|`")
+
+
+def asked_names(question: str) -> list[str]:
+    """The names the question writes as code, and the one-word subject of "What does X do?", as written, without
+    "()" or backticks, in the question's order."""
+    names = [(m.group("quoted") or m.group("name")).removesuffix("()") for m in _CODE_NAME.finditer(question)]
+    subject = _SUBJECT.match(question)
+    if subject and not names:
+        names.append(subject.group("name").removesuffix("."))
+    return [n for n in dict.fromkeys(names) if len(n) > 1]
+
+
+def names_it(entry_name: str, asked: str) -> bool:
+    """Whether a name asked ("split", "str.split", "pathlib.Path.read_text") names the entry `entry_name` ("str.split",
+    "Path.read_text"): the same, or one a qualified form of the other."""
+    entry_name, asked = entry_name.lower(), asked.lower()
+    return entry_name == asked or entry_name.endswith("." + asked) or asked.endswith("." + entry_name)
+
+
+def entry_name(term: str) -> str:
+    """An entry's name from its term: "str.split" of "str.split(sep=None, maxsplit=-1)", "pathlib.Path" of
+    "class pathlib.Path(*pathsegments)", "Path.read_text" of "### `Path.read_text(encoding=None)`"."""
+    term = _KIND_WORD.sub("", _TERM_MARKUP.sub("", term.strip()).strip())
+    return term.split("(", 1)[0].strip()
+
+
+def named_entry_sentences(question: str, sentences: Sequence[Hit],
+                          document_text: Callable[[str], str | None]) -> list[Hit]:
+    """The sentences of `sentences` (ranked, best first) that lie in the entries the question names, each entry's
+    term and first sentence first, then the rest of its description in the ranked order; none when the question names
+    no entry that `sentences` hold. Of several entries one name fits ("split": str.split, bytes.split), the best ranked."""
+    asked = asked_names(question)
+    if not asked:
+        return []
+    openings: list[Hit] = []
+    for name in asked:
+        opening = next((s for s in sentences if _opens_entry_named(s, name)), None)
+        if opening is not None and opening not in openings:
+            openings.append(opening)
+    chosen = list(openings)
+    for opening in openings:
+        document = document_text(opening.source)
+        ends = [e.start for e in entries_in(document) if e.start > opening.start] if document else []
+        end = min(ends, default=len(document) if document else opening.end)
+        chosen += [s for s in sentences if s.source == opening.source and opening.start < s.start < end
+                   and s not in chosen]
+    return chosen
+
+
+def _opens_entry_named(sentence: Hit, name: str) -> bool:
+    found = entries_in(sentence.text.strip())
+    return bool(found) and found[0].start == 0 and names_it(entry_name(found[0].term(sentence.text.strip())), name)
