@@ -30,6 +30,7 @@ from app.answering.followup import (
     referent_messages,
     standalone,
 )
+from app.answering.named_entry import asked_names, named_entry_sentences
 from app.answering.posed import Posed, posed_question
 from app.answering.prompt import build_messages, passages_within
 from app.answering.reasons import asks_for_reason, gives_reason
@@ -75,8 +76,13 @@ class Answerer:
             passages = passages_within(hits, self.settings.max_context_chars)
             return passages, passages
         same = self.sentence_embedder is self.retriever.embedder  # else it embeds the question in its own space
-        passages = select_sentences(question, hits, self.sentence_embedder, self.settings.evidence_sentences,
+        count = self.settings.evidence_sentences
+        named = asked_names(question)  # the entry a question names (named_entry.py): its sentences first
+        passages = select_sentences(question, hits, self.sentence_embedder, len(hits) * 64 if named else count,
                                     question_vector if same else None, self.retriever.rare_word_weights(question))
+        if named:
+            first = named_entry_sentences(question, passages, self.retriever.index.store.document_text)
+            passages = [*first, *(s for s in passages if s not in first)][:count]
         return passages, cited_chunks(passages, hits)
 
     def explanation_sentences(self, question: str, top_k: int) -> tuple[list[Hit], list[Hit], Posed | None]:

@@ -65,11 +65,22 @@ def named_entry_sentences(question: str, sentences: Sequence[Hit],
     chosen = list(openings)
     for opening in openings:
         document = document_text(opening.source)
-        ends = [e.start for e in entries_in(document) if e.start > opening.start] if document else []
-        end = min(ends, default=len(document) if document else opening.end)
+        end = _description_end(document, opening) if document else opening.end
         chosen += [s for s in sentences if s.source == opening.source and opening.start < s.start < end
                    and s not in chosen]
     return chosen
+
+
+# A heading as a loader writes it: a line of its own between blank lines, a few words, no sentence's end
+# ("Performance Notes", "## Examples").
+_HEADING = re.compile(r"\n\n(?:#{1,6}[ \t]+)?[A-Z][^\n.:;?!,]{0,60}\n\n")
+
+
+def _description_end(document: str, opening: Hit) -> int:
+    """Where the description of the entry `opening` starts ends: at the next entry, or at the next heading."""
+    ends = [e.start for e in entries_in(document) if e.start > opening.start]
+    heading = _HEADING.search(document, opening.end)
+    return min([*ends, *([heading.start()] if heading else [])], default=len(document))
 
 
 def _opens_entry_named(sentence: Hit, name: str) -> bool:

@@ -223,3 +223,39 @@ def test_names_are_read_as_a_person_writes_them_in_a_question():
     assert asked_names("What did the Normans build in Sicily?") == []
     assert names_it("pathlib.Path.read_text", "Path.read_text") and names_it("str.split", "split")
     assert not names_it("str.rsplit", "split")
+
+
+# Mapping methods as CPython's stdtypes page gives them: under their class, by their bare names.
+DICT_HTML = """<html><body><section><h1>Mapping types — dict</h1>
+<p>A mapping object maps hashable values to arbitrary objects. Mappings are mutable objects.</p>
+<dl class="py class"><dt class="sig sig-object py" id="dict">class dict(**kwargs)</dt><dd><p>Return a new dictionary
+initialized from an optional positional argument and a possibly empty set of keyword arguments.</p>
+<dl class="describe"><dt class="sig sig-object">d[key]</dt><dd><p>Return the item of d with key key. Raises a KeyError
+if key is not in the map.</p><p>If a subclass of dict defines a method __missing__() and key is not present, the d[key]
+operation calls that method with the key key as argument. The d[key] operation then returns or raises whatever is
+returned or raised by the __missing__(key) call.</p></dd></dl>
+<dl class="py method"><dt class="sig sig-object py" id="dict.get">get(key, default=None)</dt><dd><p>Return the value for
+key if key is in the dictionary, else default. If default is not given, it defaults to None, so that this method never
+raises a KeyError.</p></dd></dl>
+<dl class="py method"><dt class="sig sig-object py" id="dict.pop">pop(key[, default])</dt><dd><p>If key is in the
+dictionary, remove it and return its value, else return default. If default is not given and key is not in the
+dictionary, a KeyError is raised.</p></dd></dl>
+</dd></dl></section></body></html>"""
+
+
+@pytest.fixture()
+def dict_answerer(tmp_path, embedder, chunker, generator, settings):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "stdtypes.html").write_text(DICT_HTML, encoding="utf-8")
+    index = IndexDirectory.open_for_writing(tmp_path / "index", embedder.name, embedder.dimension)
+    IngestPipeline(index, embedder, chunker).run(docs)
+    yield Answerer(Retriever(index, embedder), generator, settings)
+    index.close()
+
+
+def test_a_short_answer_reads_the_entry_the_question_names_first(dict_answerer):
+    evidence, _ = dict_answerer.evidence("What does dict.get return when the key is missing?", 4)
+    assert as_read(evidence[0].text) == (
+        "get(key, default=None) — Return the value for key if key is in the dictionary, else default.")
+
