@@ -17,7 +17,9 @@ from functools import lru_cache
 from core.text import sentence_spans
 
 _SUFFIXES = ("'s", "ies", "ing", "ed", "es", "s")
-_WORD = re.compile(r"\w+")
+# Words as FTS5's unicode61 tokenizer splits them, whose counts weigh them: "_" is a separator, so the sentence
+# "@functools.lru_cache(…)" holds the word "cache" of "How do I cache …?".
+_WORD = re.compile(r"[^\W_]+")
 
 
 @lru_cache(maxsize=1 << 16)  # a passage's words repeat across queries: stem each once

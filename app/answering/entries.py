@@ -126,8 +126,32 @@ def entries_of_kind(text: str, kinds: tuple[set[str], ...]) -> list[Entry]:
 
 def is_entry(text: str) -> bool:
     """Whether `text` is an entry's term and the first sentence of its description (as `Entry` spans them)."""
-    found = entries_in(text.strip())
-    return bool(found) and found[0].start == 0
+    return opened_entry(text) is not None
+
+
+def opened_entry(text: str) -> str | None:
+    """The plain name of the entry whose term and first sentence `text` is (`plain_name`), else None."""
+    text = text.strip()
+    if "\n" not in text:  # a term has a line of its own
+        return None
+    found = entries_in(text)
+    return plain_name(found[0].term(text)) if found and found[0].start == 0 else None
+
+
+def plain_name(term: str) -> str:
+    """An entry's name from its term: "str.split" of "str.split(sep=None, maxsplit=-1)", "pathlib.Path" of
+    "class pathlib.Path(*pathsegments)", "Path.read_text" of "### `Path.read_text(encoding=None)`"."""
+    term = re.sub(rf"^(?:{_KIND_WORDS}\s+)+", "", _TERM_MARKUP.sub("", term.strip()).strip())
+    return term.split("(", 1)[0].strip()
+
+
+def names_code(name: str) -> bool:
+    """Whether an entry's plain name is an API's (a dotted identifier, an option), not a term in words ("PEP 305 - CSV
+    File API", a see-also's)."""
+    return _CODE_NAME.fullmatch(name) is not None
+
+
+_CODE_NAME = re.compile(r"-{0,2}[\w.]+|\w[\w.]*\[\w+\]")
 
 
 def entry_read(text: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from app.answering.entries import entries_in
+from app.answering.entries import entries_in, opened_entry
 from index.types import Hit
 
 # A name written as code: "os.path.join", "split()", "read_text", "`sorted`", "__init__".
@@ -20,9 +20,6 @@ _CODE_NAME = re.compile(r"`(?P<quoted>[^`\s]+)`|(?P<name>\b_*[A-Za-z][\w]*(?:\.[
 # The one-word subject of "What does enumerate return?" (do, yield, raise, mean).
 _SUBJECT = re.compile(r"^\s*what (?:does|do) (?:the )?(?P<name>[\w.]+)(?: \w+)? (?:do|return|yield|raise|mean)\b",
                       re.IGNORECASE)
-_KIND_WORD = re.compile(r"^(?:class|exception|method|classmethod|staticmethod|abstractmethod|async|coroutine|function|"
-                        r"def)\s+")
-_TERM_MARKUP = re.compile(r"^(?:#{1,6}\s+|[-*+]\s+)|`")
 
 
 def asked_names(question: str) -> list[str]:
@@ -40,13 +37,6 @@ def names_it(entry_name: str, asked: str) -> bool:
     "Path.read_text"): the same, or one a qualified form of the other."""
     entry_name, asked = entry_name.lower(), asked.lower()
     return entry_name == asked or entry_name.endswith("." + asked) or asked.endswith("." + entry_name)
-
-
-def entry_name(term: str) -> str:
-    """An entry's name from its term: "str.split" of "str.split(sep=None, maxsplit=-1)", "pathlib.Path" of
-    "class pathlib.Path(*pathsegments)", "Path.read_text" of "### `Path.read_text(encoding=None)`"."""
-    term = _KIND_WORD.sub("", _TERM_MARKUP.sub("", term.strip()).strip())
-    return term.split("(", 1)[0].strip()
 
 
 def named_entry_sentences(question: str, sentences: Sequence[Hit],
@@ -84,5 +74,5 @@ def _description_end(document: str, opening: Hit) -> int:
 
 
 def _opens_entry_named(sentence: Hit, name: str) -> bool:
-    found = entries_in(sentence.text.strip())
-    return bool(found) and found[0].start == 0 and names_it(entry_name(found[0].term(sentence.text.strip())), name)
+    opened = opened_entry(sentence.text)
+    return opened is not None and names_it(opened, name)

@@ -34,3 +34,8 @@ def test_a_sentence_share_is_the_weight_of_the_query_words_it_holds_in_any_infle
     named, unnamed = text_shares(weights, ["Ole Brandt kept the lighthouse; its keepers came later.", "Nothing here."])
     assert named == 1.0 and unnamed == 0.0
     assert text_shares({}, ["Anything."]) == [0.0]
+
+
+def test_a_name_in_code_holds_its_words_as_the_keyword_index_splits_them():
+    # FTS5 counts "lru_cache" as "lru" and "cache": a sentence naming it holds the word "cache" of "How do I cache …?"
+    assert text_shares({stem("cache"): 1.0}, ["@functools.lru_cache(maxsize=128, typed=False)"]) == [1.0]

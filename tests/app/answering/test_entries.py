@@ -259,3 +259,35 @@ def test_a_short_answer_reads_the_entry_the_question_names_first(dict_answerer):
     assert as_read(evidence[0].text) == (
         "get(key, default=None) — Return the value for key if key is in the dictionary, else default.")
 
+
+
+
+COUNTER_HTML = """<html><body><section><h1>collections — Container datatypes</h1>
+<dl class="py class"><dt class="sig sig-object py" id="collections.Counter">class collections.Counter([iterable-or-mapping])
+</dt><dd><p>A Counter is a dict subclass for counting hashable objects. It is a collection where elements are stored as
+dictionary keys and their counts are stored as dictionary values. Counts are allowed to be any integer value including
+zero or negative counts.</p>
+<p>Setting a count to zero does not remove an element from a counter. Use del to remove it entirely.</p>
+<dl class="py method"><dt class="sig sig-object py" id="collections.Counter.elements">elements()</dt><dd><p>Return an
+iterator over elements repeating each as many times as its count. Elements are returned in the order first
+encountered. If an element's count is less than one, elements() will ignore it.</p></dd></dl>
+<p>Several mathematical operations are provided for combining Counter objects. Addition and subtraction combine counters
+by adding or subtracting the counts of corresponding elements. Each operation can accept inputs with signed counts,
+but the output will exclude results with counts of zero or less.</p>
+</dd></dl></section></body></html>"""
+
+
+def test_a_how_to_question_over_a_reference_is_answered_with_the_entry_that_does_it(embedder, tmp_path, chunker):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "collections.html").write_text(COUNTER_HTML, encoding="utf-8")
+    index = IndexDirectory.open_for_writing(tmp_path / "index", embedder.name, embedder.dimension)
+    IngestPipeline(index, embedder, chunker).run(docs)
+    retriever = Retriever(index, embedder)
+    question = "How do I count how many times each item appears in a list?"
+    hits = retriever.search(question, 6)
+    chosen = explanation_evidence(question, hits, embedder, 4, 0.3, document_text=index.store.document_text,
+                                  rare_words=retriever.rare_word_weights(question))
+    index.close()
+    assert ("class collections.Counter([iterable-or-mapping]) — A Counter is a dict subclass for counting hashable "
+            "objects.") in [as_read(s.text) for s in chosen]
