@@ -58,6 +58,8 @@ def explanation_evidence(question: str, hits: Sequence[Hit], embedder: Embedder,
         if listed:
             return listed
     usable = _usable(found, hits, document_text, several)
+    if not _ASKS_ABOUT_VERSIONS.search(question):  # a release note says when something changed, not what it does
+        usable = [s for s in usable if not _VERSION_NOTE.match(s.text)]
     # The documents' own answer to the question the user restates (posed.py): first, in order, however close.
     own = sorted((s for s in usable if answers(posed, s)), key=lambda s: s.start) if posed is not None else []
     # The entry of a reference the question names ("What does str.split return?", named_entry.py): next.
@@ -89,6 +91,13 @@ def explanation_evidence(question: str, hits: Sequence[Hit], embedder: Embedder,
 
     # A comparison of two things: a sentence about each (comparison.py).
     return with_each_side(list(distinct.values()), usable, sides, count, min_similarity, searched_for)
+
+
+# A reference's release notes ("Changed in version 3.8: Returns a regular dict instead of an OrderedDict."), and the
+# words of a question that asks about them.
+_VERSION_NOTE = re.compile(r"\s*(?:changed|new|added|deprecated|removed) (?:in|since) version\b", re.IGNORECASE)
+_ASKS_ABOUT_VERSIONS = re.compile(r"\b(?:versions?|releases?|changed?|new|added|deprecated|removed|since|when did|"
+                                  r"history)\b", re.IGNORECASE)
 
 
 def _ranked(question: str, hits: Sequence[Hit], embedder: Embedder, question_vector: np.ndarray,

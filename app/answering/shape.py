@@ -57,7 +57,9 @@ _HOW_ACCOUNT = re.compile(
     r"(^|[,;:] )\s*how (did|does|was|were|has|have|had)\b(?! (i|you|we|one)\b)", re.IGNORECASE)
 # A how-to the reader asks for themselves: "How do I create a virtual environment?", "How can we ...", "How to ...":
 # the steps or the command, which a phrase cannot hold. ("How can you protest ...?" is generic, and stays short.)
-_HOW_TO = re.compile(r"^\s*(how (do|can|should|would|could|must) (i|we)\b|how to\b)", re.IGNORECASE)
+# Advice the same: "When should I use OrderedDict instead of dict?" asks for the reasons, not a moment.
+_HOW_TO = re.compile(r"^\s*(how (do|can|should|would|could|must) (i|we)\b|how to\b|"
+                     r"when (should|would|do|must|could) (i|we)\b|when to\b)", re.IGNORECASE)
 
 
 # Asks for several things: "Which peoples did they fight?", "What lasting effects did it have?", "Who are some of …",

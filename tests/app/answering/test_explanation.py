@@ -144,3 +144,18 @@ def test_a_table_cell_cut_inside_its_code_is_not_a_sentence(embedder):
                                             "The benchmark asks each follow-up question twice."]
     # the row's cells are not read from inside one: a row is quoted whole, if at all
     assert all(s.text.startswith("| `python") and s.text.endswith("benchmark |") for s in chosen if "|" in s.text)
+
+
+ORDERED = ("Changed in version 3.8: Returns a regular dict instead of an OrderedDict. "
+           "Ordered dictionaries are just like regular dictionaries but have some extra capabilities relating to "
+           "ordering operations. "
+           "The OrderedDict algorithm can handle frequent reordering operations better than dict. "
+           "Changed in version 3.5: The items, keys, and values views of OrderedDict now support reverse iteration.")
+
+
+def test_release_notes_answer_only_a_question_about_versions(embedder):
+    advice = [s.text for s in _explained("When should I use OrderedDict instead of dict?", ORDERED, embedder)]
+    assert "The OrderedDict algorithm can handle frequent reordering operations better than dict." in advice
+    assert not any(s.startswith("Changed in version") for s in advice)
+    history = [s.text for s in _explained("What changed in OrderedDict in version 3.8?", ORDERED, embedder)]
+    assert "Changed in version 3.8: Returns a regular dict instead of an OrderedDict." in history

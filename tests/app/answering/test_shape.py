@@ -27,6 +27,7 @@ from app.answering.shape import asks_for_several, question_shape
     "How do I delete a document?",
     "How can I create a virtual environment?",
     "How to rebuild the index?",
+    "When should I use OrderedDict instead of dict?",
     "What was VARN, the radio service the town started in 1982?",
     "What was the council's position on who should pay for the lamp?",
     "How is the upkeep divided between the town and the harbour board?",
