@@ -70,7 +70,7 @@ _HOW_TO = re.compile(r"^\s*(how (do|can|should|would|could|must) (i|we)\b|how to
 # nor a type or kind ("What types of schools are most of them?"), which is usually one, unless the question asks
 # what kinds there are ("What kinds of errors are there?").
 _NOT_BEFORE_HEAD = (r"(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|might|may|must|"
-                    r"types?|kinds?|sorts?)\b")
+                    r"(?:types?|kinds?|sorts?)\s+of)\b")
 _PLURAL_HEAD = re.compile(
     r"^\s*(?:[^,?]*,\s*)?(?:what|which)\s+(?:(?!" + _NOT_BEFORE_HEAD + r")[a-z\-]+\s+){0,2}?"
     r"(?P<head>(?!" + _NOT_BEFORE_HEAD + r")[a-z\-]{3,}s)\b(?<!ss)(?<!is)(?<!us)\s+"

@@ -78,6 +78,7 @@ def test_an_explicit_style_is_what_the_client_gets():
     ("What are environmentalists concerned about losing in the forest?", False),
     ("What does increased oxygen in the lungs displace?", False),
     ("What types of schools are most of them?", False),
+    ("Which file types can I ingest?", True),  # a type named by its kind ("file types"), not "types of …"
     ("What kinds of errors are there in Python?", True),
     ("What are the logging levels?", True),  # all it asks: "what are the <things>?"
     ("What are the available integer presentation types?", True),
