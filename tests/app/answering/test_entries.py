@@ -155,13 +155,19 @@ def test_a_question_that_names_no_kind_of_entry_is_explained_as_before(embedder)
 def uuid_answerer(tmp_path, embedder, chunker, generator, settings):
     """The answerer over an index of the uuid page (six chunks) that searches three passages for an explanation: a
     larger reference (CPython's own pages) searched for the default six leaves entries outside them as well."""
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "uuid.html").write_text(UUID_HTML, encoding="utf-8")
-    index = IndexDirectory.open_for_writing(tmp_path / "index", embedder.name, embedder.dimension)
-    IngestPipeline(index, embedder, chunker).run(docs)
+    index = _indexed(tmp_path, "uuid.html", UUID_HTML, embedder, chunker)
     yield Answerer(Retriever(index, embedder), generator, settings.model_copy(update={"explain_top_k": 3}))
     index.close()
+
+
+def _indexed(tmp_path, name: str, text: str, embedder, chunker) -> IndexDirectory:
+    """An index of one document, `name` holding `text`, ingested as `ragqa ingest` does."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / name).write_text(text, encoding="utf-8")
+    index = IndexDirectory.open_for_writing(tmp_path / "index", embedder.name, embedder.dimension)
+    IngestPipeline(index, embedder, chunker).run(docs)
+    return index
 
 
 @pytest.mark.slow
@@ -245,11 +251,7 @@ dictionary, a KeyError is raised.</p></dd></dl>
 
 @pytest.fixture()
 def dict_answerer(tmp_path, embedder, chunker, generator, settings):
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "stdtypes.html").write_text(DICT_HTML, encoding="utf-8")
-    index = IndexDirectory.open_for_writing(tmp_path / "index", embedder.name, embedder.dimension)
-    IngestPipeline(index, embedder, chunker).run(docs)
+    index = _indexed(tmp_path, "stdtypes.html", DICT_HTML, embedder, chunker)
     yield Answerer(Retriever(index, embedder), generator, settings)
     index.close()
 
@@ -278,11 +280,7 @@ but the output will exclude results with counts of zero or less.</p>
 
 
 def test_a_how_to_question_over_a_reference_is_answered_with_the_entry_that_does_it(embedder, tmp_path, chunker):
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "collections.html").write_text(COUNTER_HTML, encoding="utf-8")
-    index = IndexDirectory.open_for_writing(tmp_path / "index", embedder.name, embedder.dimension)
-    IngestPipeline(index, embedder, chunker).run(docs)
+    index = _indexed(tmp_path, "collections.html", COUNTER_HTML, embedder, chunker)
     retriever = Retriever(index, embedder)
     question = "How do I count how many times each item appears in a list?"
     hits = retriever.search(question, 6)
