@@ -17,9 +17,11 @@ from functools import lru_cache
 from core.text import sentence_spans
 
 _SUFFIXES = ("'s", "ies", "ing", "ed", "es", "s")
-# Words as FTS5's unicode61 tokenizer splits them, whose counts weigh them: "_" is a separator, so the sentence
-# "@functools.lru_cache(…)" holds the word "cache" of "How do I cache …?".
-_WORD = re.compile(r"[^\W_]+")
+# A text's words: runs of letters, digits and "_", as the query's words are written ("read_text", "__init__"), and the
+# parts FTS5's unicode61 tokenizer splits them into at "_", as it counts them: the sentence "@functools.lru_cache(…)"
+# holds the words "lru_cache", "lru" and "cache" (of "How do I cache …?").
+_WORD = re.compile(r"\w+")
+_PART = re.compile(r"[^\W_]+")
 
 
 @lru_cache(maxsize=1 << 16)  # a passage's words repeat across queries: stem each once
@@ -77,4 +79,6 @@ def _folded(text: str) -> str:
 
 def _held(weights: Mapping[str, float], folded: str) -> set[str]:
     """The weighted stems that the (folded) text holds."""
-    return {s for s in map(stem, _WORD.findall(folded)) if s in weights}
+    words = _WORD.findall(folded)
+    words += [part for word in words if "_" in word for part in _PART.findall(word)]
+    return {s for s in map(stem, words) if s in weights}

@@ -39,3 +39,5 @@ def test_a_sentence_share_is_the_weight_of_the_query_words_it_holds_in_any_infle
 def test_a_name_in_code_holds_its_words_as_the_keyword_index_splits_them():
     # FTS5 counts "lru_cache" as "lru" and "cache": a sentence naming it holds the word "cache" of "How do I cache …?"
     assert text_shares({stem("cache"): 1.0}, ["@functools.lru_cache(maxsize=128, typed=False)"]) == [1.0]
+    # and a name the question writes as code is held as written
+    assert text_shares({stem("read_text"): 1.0}, ["Path.read_text(encoding=None) — Return the decoded contents."]) == [1.0]
