@@ -21,6 +21,7 @@ from app.answering.evidence import cited_chunks, select_sentences, sentence_embe
 from app.answering.explanation import as_read, explanation_evidence, in_reading_order
 from app.answering.followup import (
     REFERENT_TOKENS,
+    asked_again,
     check_history,
     conversation_text,
     named_in,
@@ -119,6 +120,9 @@ class Answerer:
             return question, None
         started = time.perf_counter()
         turns = recent_turns(history, self.settings.history_prompt_chars)  # the oldest turns are dropped first
+        again = asked_again(question, turns)  # "And str.rsplit?": the last question, of another name
+        if again is not None:
+            return again, _ms_since(started)
         if self.settings.followup_rewrite == "retrieval":
             choice = await to_thread.run_sync(at_low_priority, self.settings.worker_nice, choose, question,
                                               reference, turns, self.retriever)

@@ -148,10 +148,10 @@ def plain_name(term: str) -> str:
 def names_code(name: str) -> bool:
     """Whether an entry's plain name is an API's (a dotted identifier, an option), not a term in words ("PEP 305 - CSV
     File API", a see-also's)."""
-    return _CODE_NAME.fullmatch(name) is not None
+    return _API_NAME.fullmatch(name) is not None
 
 
-_CODE_NAME = re.compile(r"-{0,2}[\w.]+|\w[\w.]*\[\w+\]")
+_API_NAME = re.compile(r"-{0,2}[\w.]+|\w[\w.]*\[\w+\]")
 
 
 def entry_read(text: str) -> str:

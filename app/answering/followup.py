@@ -4,7 +4,8 @@ A question that names its own subject is used as written, at no cost. One that p
 pronoun with nothing in the question it can stand for, "this <noun>", "there", or a bare ellipsis
 ("Who is the chair?") — is rewritten: the model is asked, in the answer prompt's own format (so the
 cached prefix serves both), which phrase of the conversation is meant, and that phrase is written
-in place of the reference ("How tall is it?" → "How tall is the lighthouse at Varnholm?").
+in place of the reference ("How tall is it?" → "How tall is the lighthouse at Varnholm?"). One that asks the last
+question again of another name ("And str.rsplit?") is that question with the name replaced, without the model.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from app.answering.abstention import model_abstained
 from app.answering.answer_span import clean_answer
+from app.answering.named_entry import CODE_NAME, asked_names
 from app.answering.prompt import build_messages
 from index.types import Hit
 
@@ -158,16 +160,53 @@ def named_in(turns: Sequence) -> str | None:
     for turn in reversed(turns):
         if turn.role != "user":
             continue
-        names = []
-        for match in _CAPITALISED.finditer(turn.content):
-            words = match.group().split()
-            while words and words[0].lower() in _OPENERS:
-                words = words[1:]
-            if words and not all(w.isdigit() for w in words):
-                names.append(" ".join(words))
+        names = [name for match in _CAPITALISED.finditer(turn.content) if (name := _without_openers(match.group()))]
         if names:
             return max(names, key=lambda n: len(n.split()))
     return None
+
+
+# "And str.rsplit?", "What about Python 2?", "How about the Normans?": the last question asked again of another name.
+_ASKED_AGAIN = re.compile(r"^\s*(?:and|what about|how about|same for|and what about)\s+(?:the\s+)?(?P<name>[^?]+?)"
+                          r"\s*[?.!]*\s*$", re.IGNORECASE)
+
+
+def asked_again(question: str, turns: Sequence) -> str | None:
+    """The latest user question with its one name of the kind the follow-up gives (a name written as code, or a
+    capitalised name) replaced by the follow-up's ("What does str.split return?" + "And str.rsplit?" → "What does
+    str.rsplit return?"); None when the follow-up gives no such name, or that question holds none or several."""
+    match = _ASKED_AGAIN.match(question)
+    previous = next((t.content for t in reversed(turns) if t.role == "user"), None)
+    if match is None or previous is None:
+        return None
+    name = match.group("name").strip()
+    code = asked_names(name)
+    if code == [name.strip("`").removesuffix("()")]:  # a name written as code: it replaces the one written so
+        name = code[0]
+        spans = [_name_span(m) for m in CODE_NAME.finditer(previous)]
+    elif _CAPITALISED.fullmatch(name):
+        spans = [(m.start() + len(m.group()) - len(kept), m.end()) for m in _CAPITALISED.finditer(previous)
+                 if (kept := _without_openers(m.group()))]
+    else:
+        return None
+    if len(spans) != 1:
+        return None
+    start, end = spans[0]
+    return previous[:start] + name + previous[end:]
+
+
+def _name_span(match: re.Match) -> tuple[int, int]:
+    """Where a name written as code is, without its backticks or "()"."""
+    start, end = match.span("quoted") if match.group("quoted") else match.span("name")
+    return start, end - 2 if match.string[start:end].endswith("()") else end
+
+
+def _without_openers(phrase: str) -> str:
+    """A capitalised phrase without the question words that open it ("What", "In"); "" if nothing else."""
+    words = phrase.split()
+    while words and words[0].lower() in _OPENERS:
+        words = words[1:]
+    return " ".join(words) if words and not all(w.isdigit() for w in words) else ""
 
 
 def _possessive(phrase: str) -> str:

@@ -15,7 +15,7 @@ from app.answering.entries import entries_in, opened_entry
 from index.types import Hit
 
 # A name written as code: "os.path.join", "split()", "read_text", "`sorted`", "__init__".
-_CODE_NAME = re.compile(r"`(?P<quoted>[^`\s]+)`|(?P<name>\b_*[A-Za-z][\w]*(?:\.[A-Za-z_]\w*)+|\b_*[A-Za-z]\w*\(\)|"
+CODE_NAME = re.compile(r"`(?P<quoted>[^`\s]+)`|(?P<name>\b_*[A-Za-z][\w]*(?:\.[A-Za-z_]\w*)+|\b_*[A-Za-z]\w*\(\)|"
                         r"\b_*[A-Za-z][A-Za-z0-9]*_\w*)")
 # The one-word subject of "What does enumerate return?" (do, yield, raise, mean).
 _SUBJECT = re.compile(r"^\s*what (?:does|do) (?:the )?(?P<name>[\w.]+)(?: \w+)? (?:do|return|yield|raise|mean)\b",
@@ -25,7 +25,7 @@ _SUBJECT = re.compile(r"^\s*what (?:does|do) (?:the )?(?P<name>[\w.]+)(?: \w+)? 
 def asked_names(question: str) -> list[str]:
     """The names the question writes as code, and the one-word subject of "What does X do?", as written, without
     "()" or backticks, in the question's order."""
-    names = [(m.group("quoted") or m.group("name")).removesuffix("()") for m in _CODE_NAME.finditer(question)]
+    names = [(m.group("quoted") or m.group("name")).removesuffix("()") for m in CODE_NAME.finditer(question)]
     subject = _SUBJECT.match(question)
     if subject and not names:
         names.append(subject.group("name").removesuffix("."))

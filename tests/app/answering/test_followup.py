@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from app.answering.followup import (
+    asked_again,
     conversation_text,
     named_in,
     recent_turns,
@@ -76,3 +77,16 @@ def test_the_models_phrase_must_come_from_the_conversation():
 def test_the_fallback_referent_is_the_longest_name_of_the_last_question():
     history = [Turn(role="user", content="Who won Super Bowl 50 in Santa Clara?"), Turn(role="assistant", content="the Broncos")]
     assert named_in(history) == "Super Bowl 50"
+
+
+@pytest.mark.parametrize("previous, question, expected", [
+    ("What does str.split return?", "And str.rsplit?", "What does str.rsplit return?"),
+    ("How do I use `os.path.join()`?", "What about `os.path.split`?", "How do I use `os.path.split()`?"),
+    ("Does Python 3 have a switch statement?", "What about Python 2?", "Does Python 2 have a switch statement?"),
+    ("What is the population of Warsaw?", "And Krakow?", "What is the population of Krakow?"),
+    ("What is the population of Warsaw?", "And the area?", None),  # no name: the subject is left out
+    ("When did the Franks invade Gaul?", "What about the Normans?", None),  # two names: chosen as any ellipsis is
+])
+def test_the_last_question_asked_again_of_another_name(previous, question, expected):
+    turns = [Turn(role="user", content=previous), Turn(role="assistant", content="An answer.")]
+    assert asked_again(question, turns) == expected
