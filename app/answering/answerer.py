@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+import numpy as np
 from anyio import to_thread
 
 from app.answering.abstention import NOT_IN_DOCUMENTS, evidence_is_too_weak, model_abstained
@@ -31,7 +32,7 @@ from app.answering.followup import (
     referent_messages,
     standalone,
 )
-from app.answering.named_entry import asked_names, named_entry_sentences
+from app.answering.named_entry import asked_names, named_entry_chunks, named_entry_sentences
 from app.answering.posed import Posed, posed_question
 from app.answering.prompt import build_messages, passages_within
 from app.answering.reasons import asks_for_reason, gives_reason
@@ -79,6 +80,7 @@ class Answerer:
         same = self.sentence_embedder is self.retriever.embedder  # else it embeds the question in its own space
         count = self.settings.evidence_sentences
         named = asked_names(question)  # the entry a question names (named_entry.py): its sentences first
+        hits = self.with_named_entries(question, question_vector, hits) if named else hits
         passages = select_sentences(question, hits, self.sentence_embedder, len(hits) * 64 if named else count,
                                     question_vector if same else None, self.retriever.rare_word_weights(question))
         if named:
@@ -86,12 +88,20 @@ class Answerer:
             passages = [*first, *(s for s in passages if s not in first)][:count]
         return passages, cited_chunks(passages, hits)
 
+    def with_named_entries(self, question: str, question_vector: np.ndarray, hits: list[Hit]) -> list[Hit]:
+        """`hits` and the chunks of the descriptions of the entries the question names that they do not hold, each as
+        close to the question as its own vector is (named_entry.py)."""
+        store = self.retriever.index.store
+        more = named_entry_chunks(question, hits, store.document_text, store.chunk_holding)
+        return [*hits, *self.retriever.hits_of(more, question_vector)] if more else hits
+
     def explanation_sentences(self, question: str, top_k: int) -> tuple[list[Hit], list[Hit], Posed | None]:
         """The evidence sentences of an explanation, best first, the chunks searched for them, and the documents' own
         question that this one restates, if any (posed.py). As in `evidence`, the question is embedded as a query
         (nomic's `search_query: ` prefix), for the search and, with the index's own embedder, for ranking sentences."""
         question_vector = self.retriever.embedder.embed_queries([question])[0]
-        hits = self.retriever.search_by_vector(question, question_vector, max(top_k, self.settings.explain_top_k))
+        hits = self.with_named_entries(question, question_vector, self.retriever.search_by_vector(
+            question, question_vector, max(top_k, self.settings.explain_top_k)))
         # The question in the sentence ranker's space, once for the posed question and the sentences.
         ranker_vector = (question_vector if self.sentence_embedder is self.retriever.embedder
                          else self.sentence_embedder.embed_queries([question])[0])

@@ -139,10 +139,11 @@ def opened_entry(text: str) -> str | None:
 
 
 def plain_name(term: str) -> str:
-    """An entry's name from its term: "str.split" of "str.split(sep=None, maxsplit=-1)", "pathlib.Path" of
+    """An entry's name from its term: "str.split" of "str.split(sep=None, maxsplit=-1)", "functools.cache" of
+    "@functools.cache(user_function)", "pathlib.Path" of
     "class pathlib.Path(*pathsegments)", "Path.read_text" of "### `Path.read_text(encoding=None)`"."""
     term = re.sub(rf"^(?:{_KIND_WORDS}\s+)+", "", _TERM_MARKUP.sub("", term.strip()).strip())
-    return term.split("(", 1)[0].strip()
+    return term.split("(", 1)[0].strip().lstrip("@")  # a decorator's: "@functools.lru_cache(…)"
 
 
 def names_code(name: str) -> bool:

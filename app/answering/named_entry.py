@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from app.answering.entries import entries_in, opened_entry
+from app.answering.entries import entries_in, opened_entry, plain_name
 from index.types import Hit
 
 # A name written as code: "os.path.join", "split()", "read_text", "`sorted`", "__init__".
@@ -59,6 +59,32 @@ def named_entry_sentences(question: str, sentences: Sequence[Hit],
         chosen += [s for s in sentences if s.source == opening.source and opening.start < s.start < end
                    and s not in chosen]
     return chosen
+
+
+DESCRIPTION_CHARS = 3000  # the most of a named entry's description read for its sentences
+_STEP = 200  # a chunk is longer than this: stepping through a description by it meets each of its chunks
+
+
+def named_entry_chunks(question: str, hits: Sequence[Hit], document_text: Callable[[str], str | None],
+                       chunk_of: Callable[[str, int], int | None]) -> list[int]:
+    """The ids of the chunks holding the description of each entry the question names, in the documents of `hits`,
+    that `hits` do not hold: a description longer than a chunk ("The cache is threadsafe …", three sentences into
+    `functools.lru_cache`'s) is read whole, wherever the search found its entry."""
+    asked = asked_names(question)
+    found: list[int] = []
+    for source in dict.fromkeys(hit.source for hit in hits) if asked else ():
+        document = document_text(source)
+        entries = entries_in(document) if document else []
+        for name in asked:
+            entry = next((e for e in entries if names_it(plain_name(e.term(document)), name)), None)
+            if entry is None:
+                continue
+            opening = Hit(chunk_id=0, source=source, text=document[entry.start:entry.end], start=entry.start,
+                          end=entry.end, score=0.0, similarity=0.0)
+            end = min(_description_end(document, opening), entry.start + DESCRIPTION_CHARS)
+            found += [chunk_of(source, offset) for offset in [*range(entry.start, end, _STEP), end - 1]]
+    held = {hit.chunk_id for hit in hits}
+    return [i for i in dict.fromkeys(found) if i is not None and i not in held]
 
 
 # A heading as a loader writes it: a line of its own between blank lines, a few words, no sentence's end

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from app.answering.abstention import NOT_IN_DOCUMENTS, model_abstained
 from app.answering.followup import PERSON, PLURAL, Reference, standalone
+from app.answering.named_entry import asked_names
 from core.text import STOPWORDS, words_of
 from index.retrieval import Retriever
 
@@ -23,7 +24,8 @@ MAX_CANDIDATES = 8
 # A rewrite must find a passage this much better (hybrid score: cosine + rare-word share) than the question
 # as written; else the question is taken to stand alone (bench/RESULTS.md, issue 13).
 MARGIN = 0.05
-# A short answer to a "who" question is a person, to a "where" question a place: what "she" or "there" may mean.
+# A short answer to a "who" question is a person, to a "where" question a place: what "she" or "there" may mean; an
+# API an answer names as code ("functools.lru_cache") is what "it" may mean.
 ANSWER_PRIOR = 0.2
 
 _MASCULINE = frozenset(["he", "him", "his"])
@@ -55,7 +57,7 @@ class Candidate:
     recency: int
     role: str
     named: bool  # a proper name (capitalised or a number), not a common noun phrase
-    answers: str = ""  # "person" or "place": a short answer to a "who" or "where" question
+    answers: str = ""  # "person" or "place": a short answer to a "who" or "where" question; "thing": an API it names
 
 
 def candidates(turns: Sequence, limit: int = MAX_CANDIDATES) -> list[Candidate]:
@@ -73,6 +75,8 @@ def candidates(turns: Sequence, limit: int = MAX_CANDIDATES) -> list[Candidate]:
             phrases = _names(text)[:4]  # a long answer: only its names
         else:
             phrases = _names(text) + _noun_phrases(text)
+        code = asked_names(text)[:4] if turn.role == "assistant" else []  # an API an answer names: what "it" may be
+        phrases = [(name, True) for name in code] + phrases
         short = turn.role == "assistant" and 0 < len(text.split()) <= 6
         if short:  # a short answer is a phrase itself
             phrases.insert(0, (text.rstrip(".!"), text[:1].isupper() or text[:1].isdigit()))
@@ -81,7 +85,8 @@ def candidates(turns: Sequence, limit: int = MAX_CANDIDATES) -> list[Candidate]:
             if key in seen or len(phrase) > 80:
                 continue
             seen.add(key)
-            found.append(Candidate(phrase, exchange, turn.role, named, asked.get(n, "") if short else ""))
+            answers = "thing" if phrase in code else asked.get(n, "") if short else ""
+            found.append(Candidate(phrase, exchange, turn.role, named, answers))
         exchange += turn.role == "user"  # a question and its answer are one exchange
         if len(found) >= limit * 2:
             break
@@ -194,7 +199,8 @@ def choose(question: str, reference: Reference, turns: Sequence, retriever: Retr
     best_hits = [(retriever.search_by_vector(t, v, 1) or [None])[0] for t, v in zip(texts, vectors)]
     scores = {text: (hit.score if hit else 0.0) for text, hit in zip(texts, best_hits)}
     word = reference.word.lower() if reference.kind == "pronoun" else ""
-    wants = "person" if word in PERSON else "place" if reference.kind == "there" else ""
+    wants = "person" if word in PERSON else "place" if reference.kind == "there" else "thing" if word in ("it", "its") \
+        else ""
     # An ellipsis ("What is the population?") has few words of its own: the candidate could carry the search alone.
     # Its passage must then speak of both: the question's own words and the candidate.
     own = _content_stems(question) if reference.kind == "ellipsis" else set()

@@ -3,7 +3,7 @@
 `auto` decides from the question's wording alone, and only on clear cues: a question that opens
 with "why", "describe", "explain", "compare", "what happens when" …, asks what something does or returns ("What does
 functools.lru_cache do?", "What does enumerate return?"), asks how something happened or works ("How did …",
-"How does …") or how to do something ("How do I …"), for a difference, a meaning, a purpose ("built
+"How does …") or how to do something ("How do I …"), asks yes or no, for a difference, a meaning, a purpose ("built
 for?") or a reason ("what made …"), asks two things at once, or asks what a bare term is. Everything
 else keeps the short answer, which is what a name, number or date question wants (and what the factoid
 benchmark scores). "How is X funded?" stays short: by wording it cannot be told from factoid ones, and
@@ -58,6 +58,11 @@ _HOW_ACCOUNT = re.compile(
 # A how-to the reader asks for themselves: "How do I create a virtual environment?", "How can we ...", "How to ...":
 # the steps or the command, which a phrase cannot hold. ("How can you protest ...?" is generic, and stays short.)
 # Advice the same: "When should I use OrderedDict instead of dict?" asks for the reasons, not a moment.
+# A yes-or-no question ("Is functools.lru_cache thread-safe?", "Does the new deal include video on demand?"): the
+# sentences that decide it, since "yes" is no phrase of the documents; not a choice ("Were they restored … or did they
+# remain black and white?"), whose answer is one of the two.
+_POLAR = re.compile(r"^\s*(?:is|are|was|were|does|do|did|can|could|should|will|would|has|have|had|may|must)\b"
+                    r"(?![^?]*\bor\b)", re.IGNORECASE)
 _HOW_TO = re.compile(r"^\s*(how (do|can|should|would|could|must) (i|we)\b|how to\b|"
                      r"when (should|would|do|must|could) (i|we)\b|when to\b)", re.IGNORECASE)
 
@@ -94,7 +99,7 @@ def question_shape(question: str, style: Style = "auto") -> Shape:
         return style
     q = question.strip()
     if (_EXPLAIN_OPENING.search(q) or _EXPLAIN_WORDS.search(q) or _TWO_QUESTIONS.search(q) or _HOW_ACCOUNT.search(q)
-            or _HOW_TO.search(q)):
+            or _HOW_TO.search(q) or _POLAR.search(q)):
         return "explain"
     term = _TERM_QUESTION.match(q)
     if term and term.group("term").split()[0].lower() not in _NOT_A_TERM:

@@ -6,8 +6,9 @@ import asyncio
 import pytest
 
 from app.answering.answerer import Answerer
+from app.answering.entries import plain_name
 from app.answering.explanation import as_read, explanation_evidence
-from app.answering.named_entry import asked_names, names_it
+from app.answering.named_entry import asked_names, named_entry_chunks, names_it
 from app.answering.support import is_supported
 from index.directory import IndexDirectory
 from index.retrieval import Retriever
@@ -229,6 +230,8 @@ def test_names_are_read_as_a_person_writes_them_in_a_question():
     assert asked_names("What did the Normans build in Sicily?") == []
     assert names_it("pathlib.Path.read_text", "Path.read_text") and names_it("str.split", "split")
     assert not names_it("str.rsplit", "split")
+    assert plain_name("@functools.lru_cache(maxsize=128, typed=False)") == "functools.lru_cache"  # a decorator
+    assert plain_name("### `class pathlib.Path(*pathsegments)`") == "pathlib.Path"
 
 
 # Mapping methods as CPython's stdtypes page gives them: under their class, by their bare names.
@@ -289,3 +292,17 @@ def test_a_how_to_question_over_a_reference_is_answered_with_the_entry_that_does
     index.close()
     assert ("class collections.Counter([iterable-or-mapping]) — A Counter is a dict subclass for counting hashable "
             "objects.") in [as_read(s.text) for s in chosen]
+
+
+
+def test_the_chunks_of_a_named_entrys_description_are_found_wherever_the_search_found_its_page():
+    text = load_html(STR_METHODS_HTML.encode()).text
+    searched = [Hit(chunk_id=0, source="stdtypes.html", text=text[:250], start=0, end=250, score=1, similarity=0.5)]
+
+    def chunk_of(source: str, offset: int) -> int:  # chunks of 250 characters
+        return offset // 250
+
+    start, end = text.index("str.split("), text.index("str.strip(")  # the entry, to the next one
+    ids = named_entry_chunks("What does str.split return?", searched, lambda source: text, chunk_of)
+    assert ids == list(range(start // 250, (end - 1) // 250 + 1))
+    assert named_entry_chunks("What does str.casefold return?", searched, lambda source: text, chunk_of) == []

@@ -36,6 +36,14 @@ def test_a_short_answer_to_a_who_question_is_known_to_be_a_person():
     assert by_phrase["the Riverside chess club"].answers == ""
 
 
+def test_an_api_an_answer_names_as_code_is_what_it_may_mean():
+    answer = ("@functools.lru_cache(maxsize=128, typed=False) — Decorator to wrap a function with a memoizing callable "
+              "that saves up to the maxsize most recent calls. [1] It can save time when an expensive or I/O bound "
+              "function is periodically called with the same arguments. [1]")
+    by_phrase = {c.phrase: c for c in candidates(conversation("How do I cache the results of a slow function?", answer))}
+    assert by_phrase["functools.lru_cache"].answers == "thing"
+
+
 @pytest.mark.parametrize("question, phrase, named, fits", [
     ("When was she born?", "Ada Brook", True, True),
     ("When was she born?", "the lighthouse", False, False),  # "she" is a person: a name

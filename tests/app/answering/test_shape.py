@@ -28,6 +28,8 @@ from app.answering.shape import asks_for_several, question_shape
     "How can I create a virtual environment?",
     "How to rebuild the index?",
     "When should I use OrderedDict instead of dict?",
+    "Is functools.lru_cache thread-safe?",  # yes or no: the sentences that decide it
+    "Does the new deal include video on demand?",
     "What was VARN, the radio service the town started in 1982?",
     "What was the council's position on who should pay for the lamp?",
     "How is the upkeep divided between the town and the harbour board?",
@@ -56,6 +58,7 @@ def test_questions_that_ask_for_an_account_get_an_explanation(question):
     "What is the newer, more widely accepted theory of the lamp's failure?",
     "What does the keeper do with the old lamps?",
     "What did the keeper do in 1912?",
+    "Were the tapes restored in colour or did they remain black and white?",  # a choice: one of the two
 ])
 def test_questions_that_ask_for_a_name_or_number_stay_short(question):
     assert question_shape(question) == "short"
