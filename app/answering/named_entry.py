@@ -18,7 +18,7 @@ from index.types import Hit
 CODE_NAME = re.compile(r"`(?P<quoted>[^`\s]+)`|(?P<name>\b_*[A-Za-z][\w]*(?:\.[A-Za-z_]\w*)+|\b_*[A-Za-z]\w*\(\)|"
                         r"\b_*[A-Za-z][A-Za-z0-9]*_\w*)")
 # The one-word subject of "What does enumerate return?" (do, yield, raise, mean).
-_SUBJECT = re.compile(r"^\s*what (?:does|do) (?:the )?(?P<name>[\w.]+)(?: \w+)? (?:do|return|yield|raise|mean)\b",
+_SUBJECT = re.compile(r"^\s*what (?:does|do) (?:the )?(?P<name>\w[\w.]*)(?: \w+)? (?:do|return|yield|raise|mean)\b",
                       re.IGNORECASE)
 
 
