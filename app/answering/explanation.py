@@ -194,6 +194,12 @@ def _whole(sentence: Hit, hits: Sequence[Hit], document_text: Callable[[str], st
                 if 0 <= a - offset <= _GAP and b - a <= LEAD_IN_CHARS), None)
     if end is None or end > passage.end:
         return sentence
+    follows = passage.text[offset:end - passage.start].lstrip()
+    if follows.startswith("```"):  # a fenced block: all of it, or the sentence alone (not its opening "```json")
+        closing = passage.text.find("```", offset + passage.text[offset:].find("```") + 3)
+        end = passage.start + closing + 3 if closing >= 0 else passage.end + 1
+        if end > passage.end or end - sentence.end > LEAD_IN_CHARS:
+            return sentence
     return replace(sentence, text=passage.text[sentence.start - passage.start:end - passage.start], end=end)
 
 

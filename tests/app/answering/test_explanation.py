@@ -100,6 +100,16 @@ def test_a_sentence_that_leads_into_a_command_brings_the_command(embedder):
     assert "To deactivate a virtual environment, type: deactivate" in said  # however short the command
 
 
+def test_a_sentence_that_leads_into_a_fenced_block_brings_all_of_it(embedder):
+    text = ("Creating Virtual Environments\n\n"
+            "To create a virtual environment, run the venv module as a script with the directory path:\n\n"
+            "```sh\npython3 -m venv tutorial-env\n```\n\n"
+            "This will create the tutorial-env directory if it does not exist.")
+    said = [" ".join(s.text.split()) for s in _explained("How do I create a virtual environment?", text, embedder)]
+    assert ("To create a virtual environment, run the venv module as a script with the directory path: "
+            "```sh python3 -m venv tutorial-env ```") in said  # not its opening "```sh" alone
+
+
 def test_a_sentence_the_page_repeats_is_said_once(embedder):
     text = ("Consult the installation guide for complete documentation of the railway timetable.\n\n"
             "The timetable of the Orlen railway is printed every spring.\n\n"
