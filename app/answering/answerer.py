@@ -26,6 +26,7 @@ from app.answering.followup import (
     check_history,
     conversation_text,
     named_in,
+    named_thing,
     recent_turns,
     reference_in,
     referent_in,
@@ -130,7 +131,9 @@ class Answerer:
             return question, None
         started = time.perf_counter()
         turns = recent_turns(history, self.settings.history_prompt_chars)  # the oldest turns are dropped first
-        again = asked_again(question, turns)  # "And str.rsplit?": the last question, of another name
+        # "And str.rsplit?": the last question, of another name; "What is its default?" after a question naming
+        # RAGQA_MAX_NEW_TOKENS: that name.
+        again = asked_again(question, history) or named_thing(question, reference, history)
         if again is not None:
             return again, _ms_since(started)
         if self.settings.followup_rewrite == "retrieval":

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from app.answering.abstention import model_abstained
 from app.answering.answer_span import clean_answer
-from app.answering.named_entry import CODE_NAME, asked_names
+from app.answering.named_entry import CODE_NAME, code_names
 from app.answering.prompt import build_messages
 from index.types import Hit
 
@@ -180,7 +180,7 @@ def asked_again(question: str, turns: Sequence) -> str | None:
     if match is None or previous is None:
         return None
     name = match.group("name").strip()
-    code = asked_names(name)
+    code = code_names(name)
     if code == [name.strip("`").removesuffix("()")]:  # a name written as code: it replaces the one written so
         name = code[0]
         spans = [_name_span(m) for m in CODE_NAME.finditer(previous)]
@@ -193,6 +193,17 @@ def asked_again(question: str, turns: Sequence) -> str | None:
         return None
     start, end = spans[0]
     return previous[:start] + name + previous[end:]
+
+
+def named_thing(question: str, reference: Reference, turns: Sequence) -> str | None:
+    """The question with "it" / "its" replaced by the one name the latest user question writes as code ("What does
+    RAGQA_MAX_NEW_TOKENS set?" + "What is its default?" → "What is RAGQA_MAX_NEW_TOKENS's default?"): what it asked
+    about, whatever else its answer named; None otherwise."""
+    if reference.kind != "pronoun" or reference.word.lower() not in ("it", "its"):
+        return None
+    previous = next((t.content for t in reversed(turns) if t.role == "user"), "")
+    names = code_names(previous)
+    return standalone(question, reference, names[0]) if len(names) == 1 else None
 
 
 def _name_span(match: re.Match) -> tuple[int, int]:

@@ -23,13 +23,24 @@ _SUBJECT = re.compile(r"^\s*what (?:does|do) (?:the )?(?P<name>\w[\w.]*)(?: \w+)
 
 
 def asked_names(question: str) -> list[str]:
-    """The names the question writes as code, and the one-word subject of "What does X do?", as written, without
-    "()" or backticks, in the question's order."""
-    names = [(m.group("quoted") or m.group("name")).removesuffix("()") for m in CODE_NAME.finditer(question)]
+    """The names the question writes as code (`code_names`), else the one-word subject of "What does X do?"."""
+    names = code_names(question)
     subject = _SUBJECT.match(question)
-    if subject and not names:
+    if not names and subject and subject.group("name").lower() not in _NOT_A_NAME:
         names.append(subject.group("name").removesuffix("."))
-    return [n for n in dict.fromkeys(names) if len(n) > 1]
+    return names
+
+
+def code_names(text: str) -> list[str]:
+    """The names a text writes as code, as written, without "()" or backticks, in order: "os.path.join",
+    "read_text", "sorted" of "`sorted`"; not an abbreviation ("U.S.", "e.g.")."""
+    names = [(m.group("quoted") or m.group("name")).removesuffix("()") for m in CODE_NAME.finditer(text)]
+    return [n for n in dict.fromkeys(names) if len(n) > 1 and not _ABBREVIATION.fullmatch(n)]
+
+
+_NOT_A_NAME = frozenset("it this that these those he she they one there".split())
+
+_ABBREVIATION = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]\.?")  # "U.S.", "e.g.": dotted, but no code
 
 
 def names_it(entry_name: str, asked: str) -> bool:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from app.answering.abstention import NOT_IN_DOCUMENTS, model_abstained
 from app.answering.followup import PERSON, PLURAL, Reference, standalone
-from app.answering.named_entry import asked_names
+from app.answering.named_entry import code_names
 from core.text import STOPWORDS, words_of
 from index.retrieval import Retriever
 
@@ -75,7 +75,11 @@ def candidates(turns: Sequence, limit: int = MAX_CANDIDATES) -> list[Candidate]:
             phrases = _names(text)[:4]  # a long answer: only its names
         else:
             phrases = _names(text) + _noun_phrases(text)
-        code = asked_names(text)[:4] if turn.role == "assistant" else []  # an API an answer names: what "it" may be
+        # An API the user named, or else the one the answer to them named ("How do I cache …?" → lru_cache): what
+        # "it" may be.
+        code = code_names(text)[:4]
+        if turn.role == "assistant" and n and turns[n - 1].role == "user" and code_names(turns[n - 1].content):
+            code = []
         phrases = [(name, True) for name in code] + phrases
         short = turn.role == "assistant" and 0 < len(text.split()) <= 6
         if short:  # a short answer is a phrase itself

@@ -24,7 +24,8 @@ Style = Literal["auto", "short", "explain"]
 _EXPLAIN_OPENING = re.compile(
     r"^\s*(why\b|describe\b|explain\b|walk me through\b|tell me (about|how|why)\b|summari[sz]e\b|outline\b|"
     r"give (me )?an overview\b|compare\b|contrast\b|in what ways?\b|what happened when\b|on what grounds\b|"
-    r"what happens (when|if|to|after|before)\b|what (does|do) [^?]+ (do|return|yield|raise)\s*\?*\s*$)",
+    r"what happens (when|if|to|after|before)\b|"
+    r"what (does|do) [^?]+ (do|return|yield|raise|set|control|configure|specify|determine|change|affect)\s*\?*\s*$)",
     re.IGNORECASE)
 # Words that ask for a relation between things, a meaning, a cause, a stance ("position on") or how something is
 # divided up ("How is power split between …").

@@ -268,3 +268,13 @@ def test_a_list_held_in_a_table_is_answered_by_its_rows_when_the_models_list_is_
 def test_a_short_answer_from_the_sentence_that_leads_into_a_table_gives_way_to_the_table(levels):
     answerer = levels("The standard levels and their applicability")  # a list, of the sentence before the table
     _answered_by_the_rows(asyncio.run(answerer.ask("Which logging levels are there?", 3)), answerer)
+
+
+def test_a_follow_up_after_a_long_answer_still_reads_the_question_it_follows(answerer):
+    # The answer alone overflows RAGQA_HISTORY_PROMPT_CHARS: the question before it is still what "its" points to.
+    history = [Turn(role="user", content="What does RAGQA_MAX_NEW_TOKENS set?"),
+               Turn(role="assistant", content="It bounds the length of an answer. " * 40)]
+    question, _ = asyncio.run(answerer.standalone_question("What is its default?", history))
+    assert question == "What is RAGQA_MAX_NEW_TOKENS's default?"
+    question, _ = asyncio.run(answerer.standalone_question("And RAGQA_MAX_CONTEXT_CHARS?", history))
+    assert question == "What does RAGQA_MAX_CONTEXT_CHARS set?"

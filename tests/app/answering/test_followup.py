@@ -7,6 +7,7 @@ from app.answering.followup import (
     asked_again,
     conversation_text,
     named_in,
+    named_thing,
     recent_turns,
     reference_in,
     referent_in,
@@ -90,3 +91,14 @@ def test_the_fallback_referent_is_the_longest_name_of_the_last_question():
 def test_the_last_question_asked_again_of_another_name(previous, question, expected):
     turns = [Turn(role="user", content=previous), Turn(role="assistant", content="An answer.")]
     assert asked_again(question, turns) == expected
+
+
+@pytest.mark.parametrize("previous, question, expected", [
+    ("What does RAGQA_MAX_NEW_TOKENS set?", "What is its default?", "What is RAGQA_MAX_NEW_TOKENS's default?"),
+    ("What does str.split return?", "Is it faster than re.split?", "Is str.split faster than re.split?"),
+    ("Who built the lighthouse at Varnholm?", "How tall is it?", None),  # no name written as code: chosen by search
+    ("What is the difference between json.dump and json.dumps?", "Is it faster?", None),  # two: which one?
+])
+def test_it_is_the_one_name_the_last_question_wrote_as_code(previous, question, expected):
+    long_answer = [Turn(role="user", content=previous), Turn(role="assistant", content="An answer. " * 100)]
+    assert named_thing(question, reference_in(question), long_answer) == expected

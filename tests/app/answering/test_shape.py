@@ -35,6 +35,7 @@ from app.answering.shape import asks_for_several, question_shape
     "How is the upkeep divided between the town and the harbour board?",
     "What does functools.lru_cache do?",
     "What does enumerate return?",
+    "What does RAGQA_MAX_NEW_TOKENS set?",  # a setting: what it controls, not one of the words around it
     "What happens when the lamp fails during a storm?",
     "What happens if the keeper falls ill?",
 ])
