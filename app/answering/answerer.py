@@ -40,6 +40,7 @@ from app.answering.reasons import asks_for_reason, gives_reason
 from app.answering.referents import choose
 from app.answering.sentences import joined, sentence, support_of, verified, with_markers
 from app.answering.shape import Style, asks_for_several, question_shape
+from app.answering.table_cells import Cell, asked_cell
 from app.answering.tables import table_after
 from app.generation.base import Generator, TextSink
 from app.generation.queue import GenerationQueue
@@ -172,6 +173,9 @@ class Answerer:
             record_answer(abstained=True)
             return AskResponse(answer=NOT_IN_DOCUMENTS, abstained=True, citations=[], standalone_question=question,
                                model=self.generator.name, timings_ms=timings)
+        cell = asked_cell(question, passages, self.retriever.index.store.document_text)
+        if cell is not None:  # "What is the default of RAGQA_MAX_CONTEXT_CHARS?": a table's cell, without the model
+            return self.from_a_cell(question, cell, cited, on_text, timings, started)
         several = asks_for_several(question)
         # A question for several things may yet get an explanation (below): its model text is not streamed.
         may_explain = several and style == "auto"
@@ -206,6 +210,20 @@ class Answerer:
         quote = quote_of(span, passages) if span else best_quote(answer, question, passages)
         sentences = [sentence(answer, [support_of(quote)] if quote else [], citations)]
         return AskResponse(answer=answer, abstained=False, sentences=sentences, quote=quote, citations=citations,
+                           standalone_question=question, model=self.generator.name, timings_ms=timings)
+
+    def from_a_cell(self, question: str, cell: Cell, cited: Sequence[Hit], on_text: TextSink | None,
+                    timings: dict[str, float], started: float) -> AskResponse:
+        """A short answer that is a table's cell, its row the quote (table_cells.py)."""
+        if on_text:
+            on_text(cell.text.text)
+        citations = [citation(h) for h in cited]
+        row = cell.row
+        quote = Quote(text=row.text, source=row.source, chunk_id=str(row.chunk_id), start=row.start, end=row.end)
+        timings["total"] = _ms_since(started)
+        record_answer(abstained=False)
+        return AskResponse(answer=cell.text.text, abstained=False, quote=quote, citations=citations,
+                           sentences=[sentence(cell.text.text, [support_of(row)], citations)],
                            standalone_question=question, model=self.generator.name, timings_ms=timings)
 
     def quoted_before_a_table(self, span: Span | None, passages: Sequence[Hit]) -> bool:

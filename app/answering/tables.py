@@ -24,6 +24,11 @@ def is_row(text: str) -> bool:
     return "\n" not in text.strip() and bool(_ROW.fullmatch(text.strip()))
 
 
+def is_separator(line: str) -> bool:
+    """A Markdown table's separator row (`|---|---|`), under its header."""
+    return bool(_SEPARATOR_ROW.fullmatch(line.strip()))
+
+
 def cells(row: str) -> list[tuple[int, int]]:
     """[start, end) in `row` of each non-empty cell's text, stripped."""
     found = []
