@@ -267,11 +267,27 @@ def _reads_on_its_own(sentence: Hit) -> bool:
         lead_in = text.split("\n|", 1)[0] if not is_row(text) else ""
         said = read_rows(text)
         return len(_WORD.findall(said)) >= 4 and not lead_in[:1].islower() and not _CODE_LINE.match(lead_in)
+    if _is_numbered_heading(text):  # "4.4. break and continue Statements, and else Clauses on Loops"
+        return False
     words = len(_WORD.findall(text))
     whole = words >= 6 or (words >= 4 and _ends(text))
     cut_cell = text.endswith("|") or " | " in text  # a row's cells, read from inside one
     return whole and not text[:1].islower() and not _CODE_LINE.match(text) and not cut_cell
 
+
+# A numbered section's heading: its number ("4.4.", "3."), words, no sentence's end.
+_NUMBERED_HEADING = re.compile(r"(?:\d+\.)+\d*\s+(?P<title>[^\n]*[^\s.!?:)\"”`])\Z")
+
+
+def _is_numbered_heading(text: str) -> bool:
+    """A numbered heading, title-cased past its first word ("3. An Informal Introduction to Python"), not a numbered
+    step ("1. Mix the flour and water")."""
+    m = _NUMBERED_HEADING.match(text)
+    if m is None:
+        return False
+    words = m.group("title").split()[1:]
+    capitalised = sum(w[:1].isupper() for w in words)
+    return capitalised >= 2 and capitalised >= 0.35 * len(words)
 
 # JSON ({, }, ], [1, …], "key": …), markup (<…>) and shell or Python prompts; a Markdown link
 # ("[the docs](…) say …") is prose.

@@ -169,3 +169,13 @@ def test_release_notes_answer_only_a_question_about_versions(embedder):
     assert not any(s.startswith("Changed in version") for s in advice)
     history = [s.text for s in _explained("What changed in OrderedDict in version 3.8?", ORDERED, embedder)]
     assert "Changed in version 3.8: Returns a regular dict instead of an OrderedDict." in history
+
+
+def test_a_numbered_sections_heading_is_no_sentence_of_an_explanation(embedder):
+    text = ("4.4. break and continue Statements, and else Clauses on Loops\n\n"
+            "The break statement breaks out of the innermost enclosing for or while loop. "
+            "Loop statements may have an else clause; it is executed when the loop terminates through exhaustion of "
+            "the iterable, but not when the loop is terminated by a break statement.")
+    said = [s.text for s in _explained("What does the else clause of a for loop do?", text, embedder)]
+    assert not any(s.startswith("4.4.") for s in said)
+    assert any(s.startswith("Loop statements may have an else clause") for s in said)
