@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from core.text import sentence_spans
 
@@ -65,8 +66,14 @@ class Entry:
         return text[self.term_end:self.end].lstrip().removeprefix(": ")
 
 
+@lru_cache(maxsize=16)  # a reference page (CPython's stdtypes: 160 kB, 19 ms) is read for each question naming it
+def document_entries(document: str) -> tuple[Entry, ...]:
+    """`entries_in` of a whole document, remembered for the latest documents read."""
+    return tuple(entries_in(document))
+
+
 def entries_in(text: str) -> list[Entry]:
-    """The document's entries in reading order: each definition (a term, then ": " and what it is) and each signature
+    """The text's entries in reading order: each definition (a term, then ": " and what it is) and each signature
     line followed by its description."""
     found: dict[int, Entry] = {}
     for m in _DEFINITION.finditer(text):
@@ -120,7 +127,7 @@ def asked_kinds(question: str) -> tuple[set[str], ...] | None:
 
 def entries_of_kind(text: str, kinds: tuple[set[str], ...]) -> list[Entry]:
     """The document's entries of the first of the kinds asked for that it has."""
-    found = entries_in(text)
+    found = document_entries(text)
     return next(([e for e in found if e.kind in kind] for kind in kinds if any(e.kind in kind for e in found)), [])
 
 

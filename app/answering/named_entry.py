@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from app.answering.entries import entries_in, opened_entry, plain_name
+from app.answering.entries import document_entries, opened_entry, plain_name
 from index.types import Hit
 
 # A name written as code: "os.path.join", "split()", "read_text", "`sorted`", "__init__".
@@ -85,7 +85,7 @@ def named_entry_chunks(question: str, hits: Sequence[Hit], document_text: Callab
     found: list[int] = []
     for source in dict.fromkeys(hit.source for hit in hits) if asked else ():
         document = document_text(source)
-        entries = entries_in(document) if document else []
+        entries = document_entries(document) if document else ()
         for name in asked:
             entry = next((e for e in entries if names_it(plain_name(e.term(document)), name)), None)
             if entry is None:
@@ -105,7 +105,7 @@ _HEADING = re.compile(r"\n\n(?:#{1,6}[ \t]+)?[A-Z][^\n.:;?!,]{0,60}\n\n")
 
 def _description_end(document: str, opening: Hit) -> int:
     """Where the description of the entry `opening` starts ends: at the next entry, or at the next heading."""
-    ends = [e.start for e in entries_in(document) if e.start > opening.start]
+    ends = [e.start for e in document_entries(document) if e.start > opening.start]
     heading = _HEADING.search(document, opening.end)
     return min([*ends, *([heading.start()] if heading else [])], default=len(document))
 
