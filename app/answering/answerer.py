@@ -32,6 +32,7 @@ from app.answering.followup import (
     referent_in,
     referent_messages,
     standalone,
+    which_of_them,
 )
 from app.answering.named_entry import asked_names, named_entry_chunks, named_entry_sentences
 from app.answering.posed import Posed, posed_question
@@ -127,16 +128,19 @@ class Answerer:
 
         A follow-up's referent is chosen by retrieval (app/answering/referents.py: no model call), or with
         `RAGQA_FOLLOWUP_REWRITE=model` named by the model."""
-        reference = reference_in(question) if history else None
-        if reference is None:
+        if not history:
             return question, None
         started = time.perf_counter()
-        turns = recent_turns(history, self.settings.history_prompt_chars)  # the oldest turns are dropped first
-        # "And str.rsplit?": the last question, of another name; "What is its default?" after a question naming
-        # RAGQA_MAX_NEW_TOKENS: that name.
-        again = asked_again(question, history) or named_thing(question, reference, history)
+        # "And str.rsplit?": the last question, of another name; "Which one writes to a file?" after one naming two.
+        again = asked_again(question, history) or which_of_them(question, history)
+        reference = reference_in(question) if again is None else None
+        if again is None and reference is None:
+            return question, None
+        # "What is its default?" after a question naming RAGQA_MAX_NEW_TOKENS: that name.
+        again = again or named_thing(question, reference, history)
         if again is not None:
             return again, _ms_since(started)
+        turns = recent_turns(history, self.settings.history_prompt_chars)  # the oldest turns are dropped first
         if self.settings.followup_rewrite == "retrieval":
             choice = await to_thread.run_sync(at_low_priority, self.settings.worker_nice, choose, question,
                                               reference, turns, self.retriever)

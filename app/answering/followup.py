@@ -206,6 +206,20 @@ def named_thing(question: str, reference: Reference, turns: Sequence) -> str | N
     return standalone(question, reference, names[0]) if len(names) == 1 else None
 
 
+_WHICH_ONE = re.compile(r"^\s*which (?:one|of (?:them|the two|these|those|both))\b", re.IGNORECASE)
+
+
+def which_of_them(question: str, turns: Sequence) -> str | None:
+    """"Which one …?" after a question naming two things as code: "Which of json.dump and json.dumps …?"; None when
+    the question asks no such thing or the last question named other than two."""
+    match = _WHICH_ONE.match(question)
+    previous = next((t.content for t in reversed(turns) if t.role == "user"), "")
+    names = code_names(previous)
+    if match is None or len(names) != 2:
+        return None
+    return f"Which of {names[0]} and {names[1]}{question[match.end():]}"
+
+
 def _name_span(match: re.Match) -> tuple[int, int]:
     """Where a name written as code is, without its backticks or "()"."""
     start, end = match.span("quoted") if match.group("quoted") else match.span("name")

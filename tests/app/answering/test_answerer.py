@@ -278,3 +278,7 @@ def test_a_follow_up_after_a_long_answer_still_reads_the_question_it_follows(ans
     assert question == "What is RAGQA_MAX_NEW_TOKENS's default?"
     question, _ = asyncio.run(answerer.standalone_question("And RAGQA_MAX_CONTEXT_CHARS?", history))
     assert question == "What does RAGQA_MAX_CONTEXT_CHARS set?"
+    history = [Turn(role="user", content="What is the difference between json.dump and json.dumps?"),
+               Turn(role="assistant", content="json.dump writes to a file; json.dumps returns a string.")]
+    question, _ = asyncio.run(answerer.standalone_question("Which one writes to a file?", history))
+    assert question == "Which of json.dump and json.dumps writes to a file?"  # long enough to stand alone, yet not

@@ -12,6 +12,7 @@ from app.answering.followup import (
     reference_in,
     referent_in,
     standalone,
+    which_of_them,
 )
 from app.schemas import Turn
 
@@ -102,3 +103,16 @@ def test_the_last_question_asked_again_of_another_name(previous, question, expec
 def test_it_is_the_one_name_the_last_question_wrote_as_code(previous, question, expected):
     long_answer = [Turn(role="user", content=previous), Turn(role="assistant", content="An answer. " * 100)]
     assert named_thing(question, reference_in(question), long_answer) == expected
+
+
+@pytest.mark.parametrize("previous, question, expected", [
+    ("What is the difference between json.dump and json.dumps?", "Which one writes to a file?",
+     "Which of json.dump and json.dumps writes to a file?"),
+    ("Compare `list.sort` and `sorted()`.", "Which of them returns a new list?",
+     "Which of list.sort and sorted returns a new list?"),
+    ("What does str.split return?", "Which one is faster?", None),  # one name: no choice between two
+    ("What is the difference between json.dump and json.dumps?", "Which file does it write?", None),
+])
+def test_which_one_chooses_between_the_two_names_of_the_last_question(previous, question, expected):
+    turns = [Turn(role="user", content=previous), Turn(role="assistant", content="An answer.")]
+    assert which_of_them(question, turns) == expected
