@@ -115,7 +115,9 @@ def _usable(found: Sequence[Hit], hits: Sequence[Hit], document_text: Callable[[
     """The ranked sentences of `hits` that an explanation may give: each read whole (a table row, what it leads
     into), reading on its own, not cut by its passage's end."""
     ranked = [_whole(_whole_row(s, hits, document_text), hits, document_text, several) for s in found]
-    return [s for s in ranked if _reads_on_its_own(s) and not _cut_by_its_passage(s, hits)]
+    return [s for s in ranked if _reads_on_its_own(s, s.text.lstrip()[:1].islower()  # its document read only then
+                                                   and _opens_a_paragraph(s, hits, document_text))
+            and not _cut_by_its_passage(s, hits)]
 
 
 def _cut_by_its_passage(sentence: Hit, hits: Sequence[Hit]) -> bool:
@@ -255,7 +257,18 @@ _WORD = re.compile(r"\w+")
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 
 
-def _reads_on_its_own(sentence: Hit) -> bool:
+def _opens_a_paragraph(sentence: Hit, hits: Sequence[Hit], document_text: Callable[[str], str | None] | None) -> bool:
+    """Whether the sentence starts a paragraph (a blank line before it, or its document's start), as its document
+    shows, else as its passage does."""
+    around = _around(sentence, hits, document_text)
+    if around is None:
+        return False
+    text, offset = around
+    before = text[:sentence.start - offset].rstrip(" \t")
+    return before.endswith("\n\n") or (offset == 0 and not before)
+
+
+def _reads_on_its_own(sentence: Hit, opens_a_paragraph: bool = False) -> bool:
     """A sentence, not a title line ("Computational complexity theory"), a short table row ("| 0 | Answered."),
     the tail of a sentence cut at a quotation ("submit cheerfully to …"), a line of code or JSON
     (`{ "answer": …`) or the rest of a table row cut inside a cell (`` --followups N` (…) | the benchmark | ``): six words or
@@ -272,7 +285,10 @@ def _reads_on_its_own(sentence: Hit) -> bool:
     words = len(_WORD.findall(text))
     whole = words >= 6 or (words >= 4 and _ends(text))
     cut_cell = text.endswith("|") or " | " in text  # a row's cells, read from inside one
-    return whole and not text[:1].islower() and not _CODE_LINE.match(text) and not cut_cell
+    # A lower-case start is the tail of a sentence cut short, unless a paragraph opens with it and it ends as a sentence
+    # does ("ragqa runs offline once it is installed: …."; not a command line, "docker run --network host … ragqa").
+    lower_case_sentence = opens_a_paragraph and text.rstrip().endswith((".", "!", "?"))
+    return whole and (lower_case_sentence or not text[:1].islower()) and not _CODE_LINE.match(text) and not cut_cell
 
 
 # A numbered section's heading: its number ("4.4.", "3."), words, no sentence's end.

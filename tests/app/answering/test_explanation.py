@@ -179,3 +179,14 @@ def test_a_numbered_sections_heading_is_no_sentence_of_an_explanation(embedder):
     said = [s.text for s in _explained("What does the else clause of a for loop do?", text, embedder)]
     assert not any(s.startswith("4.4.") for s in said)
     assert any(s.startswith("Loop statements may have an else clause") for s in said)
+
+
+def test_a_paragraph_may_open_with_a_lower_case_name(embedder):
+    text = ("Running offline\n\n"
+            "ragqa runs offline once it is installed: ingest and the service need no network access. "
+            "The models come from installed packages.\n\n"
+            "It was said that the keepers would \"never leave the lamp\", and submit cheerfully to the rules of the "
+            "board.")
+    said = [s.text for s in _explained("Does ragqa work offline?", text, embedder)]
+    assert said[0] == "ragqa runs offline once it is installed: ingest and the service need no network access."
+    assert not any(s.startswith("submit") for s in said)  # the tail of a sentence cut at a quotation still is none
