@@ -4,7 +4,8 @@ A reference's entries resemble each other: asked what `str.split` returns, the e
 `str.partition(sep) — Split the string at the first occurrence of sep, and return a 3-tuple …` above `str.split(sep=None,
 maxsplit=-1) — Return a list of the words in the string …`. A person who writes a name as code (dotted, with "()",
 with an underscore, in backticks) or asks what one word does ("What does enumerate return?") means that entry, and its
-description, from its term to the next entry, is where the answer is.
+description, from its term to the next entry, is where the answer is: read whole, from the chunks that hold it,
+though the search returned only some of them.
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ CODE_NAME = re.compile(r"`(?P<quoted>[^`\s]+)`|(?P<name>\b_*[A-Za-z][\w]*(?:\.[A
 # The one-word subject of "What does enumerate return?" (do, yield, raise, mean).
 _SUBJECT = re.compile(r"^\s*what (?:does|do) (?:the )?(?P<name>\w[\w.]*)(?: \w+)? (?:do|return|yield|raise|mean)\b",
                       re.IGNORECASE)
+_NOT_A_NAME = frozenset("it this that these those he she they one there".split())  # "What does it mean …?"
+_ABBREVIATION = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]\.?")  # "U.S.", "e.g.": dotted, but no code
 
 
 def asked_names(question: str) -> list[str]:
@@ -36,11 +39,6 @@ def code_names(text: str) -> list[str]:
     "read_text", "sorted" of "`sorted`"; not an abbreviation ("U.S.", "e.g.")."""
     names = [(m.group("quoted") or m.group("name")).removesuffix("()") for m in CODE_NAME.finditer(text)]
     return [n for n in dict.fromkeys(names) if len(n) > 1 and not _ABBREVIATION.fullmatch(n)]
-
-
-_NOT_A_NAME = frozenset("it this that these those he she they one there".split())
-
-_ABBREVIATION = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]\.?")  # "U.S.", "e.g.": dotted, but no code
 
 
 def names_it(entry_name: str, asked: str) -> bool:
