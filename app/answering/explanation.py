@@ -24,7 +24,7 @@ from app.answering.evidence import select_sentences
 from app.answering.named_entry import named_entry_sentences
 from app.answering.posed import Posed, answers
 from app.answering.shape import asks_for_several
-from app.answering.tables import holds_rows, is_row, read_rows, table_after
+from app.answering.tables import holds_rows, is_row, line_around, read_rows, table_after
 from core.text import sentence_spans, words_of
 from index.embedder import Embedder
 from index.types import Hit
@@ -225,9 +225,8 @@ def _whole_row(sentence: Hit, hits: Sequence[Hit], document_text: Callable[[str]
         return sentence
     text, offset = around
     at = sentence.start - offset
-    line_start = text.rfind("\n", 0, at) + 1
-    line_end = text.find("\n", at)
-    line = text[line_start:len(text) if line_end < 0 else line_end]
+    line_start, line_end = line_around(text, at, at)
+    line = text[line_start:line_end]
     if not is_row(line):
         return sentence
     start, end = line_start + len(line) - len(line.lstrip()), line_start + len(line.rstrip())

@@ -176,8 +176,8 @@ def asked_again(question: str, turns: Sequence) -> str | None:
     capitalised name) replaced by the follow-up's ("What does str.split return?" + "And str.rsplit?" → "What does
     str.rsplit return?"); None when the follow-up gives no such name, or that question holds none or several."""
     match = _ASKED_AGAIN.match(question)
-    previous = next((t.content for t in reversed(turns) if t.role == "user"), None)
-    if match is None or previous is None:
+    previous = _last_question(turns)
+    if match is None or not previous:
         return None
     name = match.group("name").strip()
     code = code_names(name)
@@ -201,8 +201,7 @@ def named_thing(question: str, reference: Reference, turns: Sequence) -> str | N
     about, whatever else its answer named; None otherwise."""
     if reference.kind != "pronoun" or reference.word.lower() not in ("it", "its"):
         return None
-    previous = next((t.content for t in reversed(turns) if t.role == "user"), "")
-    names = code_names(previous)
+    names = code_names(_last_question(turns))
     return standalone(question, reference, names[0]) if len(names) == 1 else None
 
 
@@ -213,11 +212,15 @@ def which_of_them(question: str, turns: Sequence) -> str | None:
     """"Which one …?" after a question naming two things as code: "Which of json.dump and json.dumps …?"; None when
     the question asks no such thing or the last question named other than two."""
     match = _WHICH_ONE.match(question)
-    previous = next((t.content for t in reversed(turns) if t.role == "user"), "")
-    names = code_names(previous)
+    names = code_names(_last_question(turns))
     if match is None or len(names) != 2:
         return None
     return f"Which of {names[0]} and {names[1]}{question[match.end():]}"
+
+
+def _last_question(turns: Sequence) -> str:
+    """The latest user turn's text ("" if none)."""
+    return next((t.content for t in reversed(turns) if t.role == "user"), "")
 
 
 def _name_span(match: re.Match) -> tuple[int, int]:

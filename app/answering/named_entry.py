@@ -64,7 +64,7 @@ def named_entry_sentences(question: str, sentences: Sequence[Hit],
     chosen = list(openings)
     for opening in openings:
         document = document_text(opening.source)
-        end = _description_end(document, opening) if document else opening.end
+        end = _description_end(document, opening.start, opening.end) if document else opening.end
         chosen += [s for s in sentences if s.source == opening.source and opening.start < s.start < end
                    and s not in chosen]
     return chosen
@@ -88,9 +88,7 @@ def named_entry_chunks(question: str, hits: Sequence[Hit], document_text: Callab
             entry = next((e for e in entries if names_it(plain_name(e.term(document)), name)), None)
             if entry is None:
                 continue
-            opening = Hit(chunk_id=0, source=source, text=document[entry.start:entry.end], start=entry.start,
-                          end=entry.end, score=0.0, similarity=0.0)
-            end = min(_description_end(document, opening), entry.start + DESCRIPTION_CHARS)
+            end = min(_description_end(document, entry.start, entry.end), entry.start + DESCRIPTION_CHARS)
             found += [chunk_of(source, offset) for offset in [*range(entry.start, end, _STEP), end - 1]]
     held = {hit.chunk_id for hit in hits}
     return [i for i in dict.fromkeys(found) if i is not None and i not in held]
@@ -101,10 +99,11 @@ def named_entry_chunks(question: str, hits: Sequence[Hit], document_text: Callab
 _HEADING = re.compile(r"\n\n(?:#{1,6}[ \t]+)?[A-Z][^\n.:;?!,]{0,60}\n\n")
 
 
-def _description_end(document: str, opening: Hit) -> int:
-    """Where the description of the entry `opening` starts ends: at the next entry, or at the next heading."""
-    ends = [e.start for e in document_entries(document) if e.start > opening.start]
-    heading = _HEADING.search(document, opening.end)
+def _description_end(document: str, start: int, opening_end: int) -> int:
+    """Where the description of the entry at `start` (its term and first sentence ending at `opening_end`) ends: at
+    the next entry, or at the next heading."""
+    ends = [e.start for e in document_entries(document) if e.start > start]
+    heading = _HEADING.search(document, opening_end)
     return min([*ends, *([heading.start()] if heading else [])], default=len(document))
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from app.answering.support import stem, tokens
-from app.answering.tables import cells, is_row, is_separator
+from app.answering.tables import cells, is_row, is_separator, line_around
 from index.types import Hit
 
 _MARKUP = re.compile(r"[`*]+")
@@ -35,9 +35,7 @@ def asked_cell(question: str, evidence: Sequence[Hit], document_text: Callable[[
         document = document_text(sentence.source)
         if document is None:
             continue
-        start = document.rfind("\n", 0, sentence.start) + 1
-        end = document.find("\n", sentence.end)
-        end = len(document) if end < 0 else end
+        start, end = line_around(document, sentence.start, sentence.end)
         row = document[start:end]
         if not is_row(row):
             continue

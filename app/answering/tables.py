@@ -24,6 +24,12 @@ def is_row(text: str) -> bool:
     return "\n" not in text.strip() and bool(_ROW.fullmatch(text.strip()))
 
 
+def line_around(text: str, start: int, end: int) -> tuple[int, int]:
+    """[start, end) in `text` of the line(s) holding the span [start, end), without their line breaks."""
+    line_end = text.find("\n", end)
+    return text.rfind("\n", 0, start) + 1, len(text) if line_end < 0 else line_end
+
+
 def is_separator(line: str) -> bool:
     """A Markdown table's separator row (`|---|---|`), under its header."""
     return bool(_SEPARATOR_ROW.fullmatch(line.strip()))
@@ -66,7 +72,7 @@ def row_read(row: str) -> str:
 def body_rows(table: str) -> list[str]:
     """The table's rows that are items: not a Markdown separator row, nor the header above one, nor an empty row."""
     rows = [line.strip() for line in table.splitlines() if line.strip()]
-    separator = next((n for n, row in enumerate(rows) if _SEPARATOR_ROW.fullmatch(row)), None)
+    separator = next((n for n, row in enumerate(rows) if is_separator(row)), None)
     if separator is not None:
         rows = rows[separator + 1:]
     return [row for row in rows if cells(row)]
