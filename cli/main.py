@@ -345,15 +345,29 @@ def run_serve(argv: list[str], prog: str) -> int:
 
     from app.main import create_app
 
+    class Server(uvicorn.Server):
+        """uvicorn's server, which passes SIGTERM on to an ingest still running as the signal comes, not once the
+        server has closed (closing can take seconds, in which the ingest would go on)."""
+
+        def handle_exit(self, sig, frame) -> None:
+            if sig == signal.SIGTERM:
+                stop.pass_on()
+            super().handle_exit(sig, frame)
+
     # uvicorn takes SIGTERM and Ctrl-C over: it waits at most 5 s for answers being generated, then closes,
-    # and raises the signal again for `stop`, which passes it on to an ingest still running.
+    # and raises the signal again for `stop`.
     app = create_app(settings, ingest_finished)
+    server = Server(uvicorn.Config(app, host=args.host, port=args.port, timeout_graceful_shutdown=5,
+                                   log_config=UVICORN_LOG_CONFIG))
+    code = EXIT_ANSWERED
     try:
-        uvicorn.run(app, host=args.host, port=args.port, timeout_graceful_shutdown=5, log_config=UVICORN_LOG_CONFIG)
+        server.run()
     except KeyboardInterrupt:  # Ctrl-C raised again after the server closed
         stop.requested = True
-    code = EXIT_ANSWERED
-    if stop.requested and stop.child is not None and stop.wait_for(stop.child) == _INGEST_STOPPED:
+    except SystemExit:  # the server could not start (e.g. the port is taken), and uvicorn logged why
+        code = EXIT_ERROR
+        stop.pass_on()  # an ingest left running would write to the index with nobody to see it
+    if stop.requested and stop.child is not None and stop.wait_for(stop.child) == _INGEST_STOPPED and not code:
         code = EXIT_TERMINATED  # stopped during ingest: what it wrote is committed, the next start goes on from there
     loader = getattr(app.state, "loader", None)
     if loader is not None and loader.loading_models:
@@ -378,11 +392,14 @@ class _StopRequest:
     def __init__(self) -> None:
         self.requested = False
         self.child: subprocess.Popen | None = None
-        signal.signal(signal.SIGTERM, self._on_sigterm)
+        self._passed_on = False
+        signal.signal(signal.SIGTERM, lambda *_: self.pass_on())
 
-    def _on_sigterm(self, *_) -> None:
+    def pass_on(self) -> None:
+        """Record the stop and send SIGTERM to the child once: a second one would break its clean stop."""
         self.requested = True
-        if self.child is not None and self.child.poll() is None:
+        if self.child is not None and not self._passed_on and self.child.poll() is None:
+            self._passed_on = True
             self.child.send_signal(signal.SIGTERM)
 
     def wait_for(self, child: subprocess.Popen) -> int:

@@ -57,6 +57,7 @@ class SetupFailed(Exception):
 
 
 def _stop_on_sigterm(*_) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one stop: a second SIGTERM must not break the clean-up
     raise KeyboardInterrupt("SIGTERM")
 
 

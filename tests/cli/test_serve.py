@@ -6,6 +6,7 @@ import json
 import os
 import random
 import signal
+import socket
 import sqlite3
 import subprocess
 import time
@@ -17,7 +18,7 @@ from tests.conftest import ragqa_command
 
 pytestmark = pytest.mark.slow
 
-FILES = 300
+FILES = 500
 WORDS = "river stone lamp harbour engine winter orchard signal copper meadow lantern valley bridge clock".split()
 
 
@@ -66,3 +67,21 @@ def test_a_stop_during_the_start_up_ingest_is_clean_and_the_restart_completes_it
     assert ready["documents"] == FILES, ready
     runs = [json.loads(line) for line in log.read_text().splitlines() if '"chunks_embedded"' in line]
     assert runs[-1]["added"] == FILES - committed, runs[-1]  # the restart added only what the stop left out
+
+
+
+def test_a_taken_port_ends_serve_with_the_reason_and_stops_its_ingest(tmp_path):
+    docs, index = tmp_path / "docs", tmp_path / "index"
+    write_notes(docs, FILES)
+    env = {"RAGQA_DOCS_DIR": str(docs), "RAGQA_INDEX_DIR": str(index), "RAGQA_MODEL": "smollm2-135m"}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        # (run returns once every writer of the output has ended: `ragqa serve` and its ingest child)
+        result = subprocess.run([*ragqa_command(), "serve", "--port", str(port)], cwd=ROOT, env={**os.environ, **env},
+                                capture_output=True, text=True, timeout=600)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output[-2000:]
+    assert "address already in use" in output and "Traceback" not in output, output[-2000:]
+    assert committed_documents(index) < FILES, "the ingest went on after `ragqa serve` had failed"
