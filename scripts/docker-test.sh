@@ -7,7 +7,7 @@
 #   4. stop it during the ingestion of a larger folder (SIGTERM: it must exit within 10 s), restart it over
 #      the same volumes: the ingest completes, the index holds every file
 #   5. restart it once more with the page cache of its model files dropped: nothing is re-embedded, ready
-#      within 20 s (target 10 s); the first /ask after ready against the median of the next ones (short answers all)
+#      within 20 s (target 10 s); the first /ask after ready against the same question asked again (short answers)
 # Environment: DOCKER_TEST_IMAGE (default ragqa:docker-test), DOCKER_BUILD_ARGS (extra `docker build` arguments),
 # DOCKER_TEST_NO_BUILD=1 (test the image as it is), DOCKER_TEST_PORT (default: a free port).
 # Exit 0 when every check holds, 1 when one fails, 2 when no engine runs.
@@ -212,13 +212,17 @@ for question in "What does RAGQA_ABSTAIN_THRESHOLD do?" "How do I run the servic
   read -r _ seconds < <(ask "$key" "$question" short); later+=("$seconds")
 done
 p50="$(python3 -c "import statistics, sys; print(f'{statistics.median(map(float, sys.argv[1:])):.2f}')" "${later[@]}")"
-say "first /ask after ready: ${first_after_ready} s; later ones: ${later[*]} (p50 ${p50} s)"
-check "first /ask after ready within 1.5x the p50 of later ones" python3 -c "import sys; sys.exit(not $first_after_ready <= 1.5 * $p50)"
+# The same question again does the same work (same passages, same greedy tokens) on a warm service: the first one's
+# excess over it is what a start left undone. (Against the median of other questions, one answer longer than the
+# rest failed the check once at 3.78 vs 2.15 s.)
+read -r _ again < <(ask "$key" "Which file formats does ingest read?" short)
+say "first /ask after ready: ${first_after_ready} s; the same question again: ${again} s; others: ${later[*]} (p50 ${p50} s)"
+check "first /ask after ready within 1.5x the same question asked again" python3 -c "import sys; sys.exit(not $first_after_ready <= 1.5 * $again)"
 t0="$(now)"; docker stop -t 10 "$run_id" >/dev/null; idle_stop="$(elapsed "$t0" "$(now)")"
 check "SIGTERM while serving stops it in ${idle_stop} s" python3 -c "import sys; sys.exit(not $idle_stop < 10)"
 
 echo
 say "summary: image ${size_gb} GB, build ${build_seconds} s, first start ready ${first_ready} s, restart (cold page cache) ready ${restart_ready} s,"
-say "         first /ask after ready ${first_after_ready} s vs p50 ${p50} s, stop during ingest ${stop_seconds} s; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+say "         first /ask after ready ${first_after_ready} s vs ${again} s asked again, stop during ingest ${stop_seconds} s; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ "$failures" -gt 0 ]; then say "$failures check(s) failed"; exit 1; fi
 say "all checks passed"
