@@ -137,12 +137,28 @@ def _visible_text(root) -> list[str]:
                 pieces.append(f"\n{_DEFINITION_START}\n")
                 stack.append(_PARAGRAPH_END)
             elif node.name in _BLOCK_HTML_TAGS:
-                pieces.append(f"\n{_PARAGRAPH_END}\n" if node.name in _PARAGRAPH_TAGS else "\n")
-                stack.append(_PARAGRAPH_END if node.name in _PARAGRAPH_TAGS else None)
+                own_paragraph = node.name in _PARAGRAPH_TAGS or _is_label(node)
+                pieces.append(f"\n{_PARAGRAPH_END}\n" if own_paragraph else "\n")
+                stack.append(_PARAGRAPH_END if own_paragraph else None)
             stack.extend(reversed(node.contents))
         elif type(node) in (NavigableString, CData):  # not comments, doctypes or processing instructions
             pieces.append(str(node))
     return pieces
+
+
+# How a paragraph that is a sentence (or leads into something) ends.
+_SENTENCE_ENDS = (".", "!", "?", ":", ";", ",", ")", "]", '"', "'", "”", "’", "…")
+
+
+def _is_label(tag) -> bool:
+    """A paragraph that does not end as a sentence does: a label such as an admonition's title ("Note", "Warning") or
+    a reference page's "Source code: Lib/venv/". Paragraphs are lines of one text (hard-wrapped sentences are joined
+    across lines), so a label would otherwise be read as the start of the sentence after it ("Source code: Lib/venv/
+    The venv module supports …"). Not a definition's first paragraph, which is read beside its term."""
+    if tag.name != "p" or (tag.parent is not None and tag.parent.name == "dd" and tag.find_previous_sibling() is None):
+        return False
+    text = tag.get_text(" ", strip=True)
+    return bool(text) and not text.endswith(_SENTENCE_ENDS)
 
 
 def _separator_under(row) -> str:

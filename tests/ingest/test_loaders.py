@@ -111,6 +111,15 @@ def test_formats_are_chosen_by_extension(tmp_path):
     assert loader_for(tmp_path / "d.docx") is None
 
 
+def test_html_a_label_is_not_read_as_the_start_of_the_sentence_after_it():
+    html = (b"<html><body><p>Source code: Lib/venv/</p><p>The venv module creates\nenvironments.</p>"
+            b"<div class='admonition note'><p class='admonition-title'>Note</p><p>Daemon threads stop abruptly.</p>"
+            b"</div></body></html>")
+    text = load_html(html).text
+    assert [text[a:b] for a, b in sentence_spans(text, join_wrapped_lines=True)] == [
+        "Source code: Lib/venv/", "The venv module creates\nenvironments.", "Note", "Daemon threads stop abruptly."]
+
+
 def test_html_definition_list_entries_read_as_a_term_then_its_definition():
     html = ('<html><body><p>The glob module finds pathnames.</p><dl class="py function"><dt class="sig" id="glob.glob">'
             '<span class="pre">glob.</span><span class="pre">glob</span>(<em>pathname</em>,\n<em>*</em>, '
