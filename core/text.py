@@ -63,16 +63,19 @@ _ABBREVIATION = re.compile(
     r"Vol|vol|pp|ca|approx|vs|cf|al|Fig|fig|Eq|eq|Jan|Feb|Apr|Aug|Sep|Sept|Oct|Nov|Dec|e\.g|i\.e)|(?<![\w'’])[A-Z])\.$")
 
 
-_SECTION_NUMBER = re.compile(r"\s*\d+(?:\.\d+)*\.")
+_SECTION_NUMBER = re.compile(r"\s*(?:[-*+]\s+)?\d+(?:\.\d+)*\.")  # (a list item's, after its bullet)
 
 
 def _continues(text: str, start: int, end: int) -> bool:
     """Whether the sentence goes on past the full stop of this boundary: the stop ends an abbreviation, an initial
     or the number a line opens with ("12.1. Introduction"), or the next word is in lower case ("the U.S. city of
-    Fresno"). Line breaks still end sentences."""
-    if "\n" in text[start:end] or text[start - 1:start] != ".":
+    Fresno"); past a question or exclamation mark that the next word, in lower case, shows to be a title's ("Refer to
+    What can be pickled and unpickled? to learn what kinds …"). Line breaks still end sentences."""
+    if "\n" in text[start:end] or text[start - 1:start] not in (".", "?", "!"):
         return False
     following = text[end:end + 1]
+    if text[start - 1] != ".":
+        return following.islower()
     line_start = text.rfind("\n", 0, start) + 1
     numbered = _SECTION_NUMBER.fullmatch(text, line_start, start)  # "12.1. Introduction": a heading's number
     return following.islower() or bool(numbered or _ABBREVIATION.search(text, max(0, start - 8), start))

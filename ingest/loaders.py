@@ -82,6 +82,10 @@ _TERM = re.compile(f"{_TERM_START}([^{_TERM_END}]*){_TERM_END}")
 _DEFINITION_AFTER_TERM = re.compile(f"{_TERM_END}\n{_DEFINITION_START}\n?(?=[^{_PARAGRAPH_END}\n])")
 # A definition that opens with a block of its own (a class's entry whose definition is its methods' entries): ":" alone.
 _BLOCK_AFTER_TERM = re.compile(f"{_TERM_END}\n{_DEFINITION_START}(?=\n{_PARAGRAPH_END})")
+# A list item's start, "- " once its lines are cleaned: a reader tells a list from the paragraphs after it ("The
+# following types can be pickled:", then each type), as in Markdown.
+_ITEM = "\ue007"
+_ITEM_MARK = re.compile(f"{_ITEM}[\\s{_PARAGRAPH_END}]*(?=(?P<empty>{_ITEM}|\\Z))?")
 _LEFT_MARKS = re.compile(f"{_TERM_END}|^{_DEFINITION_START}\n?|{_DEFINITION_START}", re.MULTILINE)
 
 
@@ -98,10 +102,19 @@ def load_html(data: bytes) -> LoadedText:
     text = "\n".join(line for line in lines if line and not _EMPTY_ROW.fullmatch(line))
     text = _BLOCK_AFTER_TERM.sub("\n:", _DEFINITION_AFTER_TERM.sub("\n: ", text))
     text = _LEFT_MARKS.sub("", text)
+    text = _ITEM_MARK.sub(_item_start, text)
     text = re.sub(r"\n*(?:" + _PARAGRAPH_END + r"\n*)+", "\n\n", text).strip()  # _PARAGRAPH_TAGS: a blank line around
     if not text:
         raise UnreadableFile("no visible text in the HTML")
     return LoadedText(text, {"title": title} if title else {})
+
+
+def _item_start(mark: re.Match) -> str:
+    """A list item's "- ", before its first words (past the line breaks of a block it opens with); none for an item
+    without words of its own (its text is a nested list's items)."""
+    if mark.group("empty") is not None:
+        return mark.group()[1:]
+    return "- " if _PARAGRAPH_END not in mark.group() else f"{_PARAGRAPH_END}\n- "
 
 
 def _visible_text(root) -> list[str]:
@@ -135,6 +148,9 @@ def _visible_text(root) -> list[str]:
                 stack.append(_TERM_END + "\n")
             elif node.name == "dd":
                 pieces.append(f"\n{_DEFINITION_START}\n")
+                stack.append(_PARAGRAPH_END)
+            elif node.name == "li":  # a paragraph of its own, marked as Markdown marks a list's item
+                pieces.append(f"\n{_PARAGRAPH_END}\n{_ITEM}" if node.get_text(strip=True) else f"\n{_PARAGRAPH_END}\n")
                 stack.append(_PARAGRAPH_END)
             elif node.name in _BLOCK_HTML_TAGS:
                 own_paragraph = node.name in _PARAGRAPH_TAGS or _is_label(node)

@@ -45,7 +45,7 @@ _FORMAT_PREFERENCE = {".html": 0, ".htm": 0, ".pdf": 1, ".md": 2, ".markdown": 2
 # would give an indexed file other text or chunks; an index read by another version re-reads every file once
 # (its bytes are unchanged, so the content hash alone would keep the old text). 2: HTML tables as Markdown rows.
 # 3: HTML definition lists as Markdown's (a term on one line, then ": " and its definition). 4: an HTML paragraph that
-# does not end as a sentence ("Note", "Source code: Lib/venv/") is a paragraph of its own.
+# does not end as a sentence ("Note", "Source code: Lib/venv/") is a paragraph of its own; a list's items start "- ".
 READER_VERSION = "4"
 READ_AHEAD_FILES = 16  # files parsed and chunked ahead of the embedder (bounded memory)
 

@@ -169,6 +169,7 @@ def completed(sentence: Hit, document_text: Callable[[str], str | None]) -> Hit:
 COMPLETION_CHARS = 600  # the most of a sentence that the next passage holds and joins it
 _GAP = 3  # characters between two sentences of a paragraph: a space, or a line break (two between paragraphs)
 LEAD_IN_CHARS = 300  # the most of what a sentence ending with ":" leads into that joins it
+LIST_CHARS = 600  # the most of a list after its first item that joins the sentence leading into it
 PARAGRAPH_REST_CHARS = 400  # the most of its paragraph between a sentence and the table that ends it, to join them
 
 
@@ -197,12 +198,28 @@ def _whole(sentence: Hit, hits: Sequence[Hit], document_text: Callable[[str], st
     if end is None or end > passage.end:
         return sentence
     follows = passage.text[offset:end - passage.start].lstrip()
+    if _BULLET.match(follows):  # a list: all its items ("The following types can be pickled:", then each type)
+        text, offset = _around(sentence, hits, document_text) or (passage.text, passage.start)  # (read on past the passage)
+        end = _list_end(text, offset, end)
+        return replace(sentence, text=text[sentence.start - offset:end - offset], end=end)
     if follows.startswith("```"):  # a fenced block: all of it, or the sentence alone (not its opening "```json")
         closing = passage.text.find("```", offset + passage.text[offset:].find("```") + 3)
         end = passage.start + closing + 3 if closing >= 0 else passage.end + 1
         if end > passage.end or end - sentence.end > LEAD_IN_CHARS:
             return sentence
     return replace(sentence, text=passage.text[sentence.start - passage.start:end - passage.start], end=end)
+
+
+def _list_end(text: str, offset: int, first_item_end: int) -> int:
+    """Where the list whose first item ends at `first_item_end` ends in `text` (which starts at `offset` of its
+    document): after its last item (an item's further sentences with it, not a paragraph after a blank line), or after
+    the last that ends within `LIST_CHARS` of the first's end."""
+    end, rest = first_item_end, text[first_item_end - offset:]
+    for a, b in sentence_spans(rest[:LIST_CHARS + LEAD_IN_CHARS], join_wrapped_lines=True):
+        if b > LIST_CHARS or (not _BULLET.match(rest[a:b]) and "\n\n" in text[end - offset:first_item_end - offset + a]):
+            break  # too long a list to give whole, or the paragraph after it
+        end = first_item_end + b
+    return end
 
 
 def _around(sentence: Hit, hits: Sequence[Hit], document_text: Callable[[str], str | None] | None
@@ -254,6 +271,7 @@ def _with_table(sentence: Hit, hits: Sequence[Hit], document_text: Callable[[str
 
 _WORD = re.compile(r"\w+")
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+_BULLETS = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+", re.MULTILINE)  # each line's
 
 
 def _opens_a_paragraph(sentence: Hit, hits: Sequence[Hit], document_text: Callable[[str], str | None] | None) -> bool:
@@ -321,7 +339,7 @@ def as_read(text: str) -> str:
         return entry_read(text)  # (a term alone reads as itself)
     if holds_rows(text):
         text = read_rows(text)
-    return _BULLET.sub("", " ".join(text.split()))
+    return " ".join(_BULLETS.sub("", text).split())
 
 
 def in_reading_order(sentences: Sequence[Hit]) -> list[Hit]:

@@ -1,4 +1,5 @@
-"""Sentences as a reader sees them: a full stop after an abbreviation or an initial does not end one."""
+"""Sentences as a reader sees them: a full stop after an abbreviation or an initial does not end one, nor does a
+question mark that a lower-case word follows."""
 from __future__ import annotations
 
 import pytest
@@ -23,6 +24,9 @@ def _sentences(text: str) -> list[str]:
      ["12.1. Introduction", "12.2. Creating the index"]),
     ("The mill closed. The town grew!\nA new line starts here.",
      ["The mill closed.", "The town grew!", "A new line starts here."]),
+    # a title that asks something, inside a sentence: the next word, in lower case, goes on with it
+    ("Refer to What can be pickled? to learn which objects can be. Is it safe? Only for data you trust.",
+     ["Refer to What can be pickled? to learn which objects can be.", "Is it safe?", "Only for data you trust."]),
 ])
 def test_an_abbreviation_or_initial_does_not_end_a_sentence(text, sentences):
     assert _sentences(text) == sentences

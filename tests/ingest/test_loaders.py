@@ -32,8 +32,8 @@ def test_html_keeps_visible_text_and_drops_scripts_and_styles():
             b"<script>var secret = 1;</script><h1>Install</h1><p>Run <b>make</b> run.</p>"
             b"<noscript>enable js</noscript><ul><li>one</li><li>two</li></ul></body></html>")
     loaded = load_html(html)
-    # a heading and each list item: a paragraph of its own, never read as one sentence with the next
-    assert loaded.text.splitlines() == ["Install", "", "Run make run.", "", "one", "", "two"]
+    # a heading and each list item: a paragraph of its own, never read as one sentence with the next; an item marked
+    assert loaded.text.splitlines() == ["Install", "", "Run make run.", "", "- one", "", "- two"]
     assert "secret" not in loaded.text and "color" not in loaded.text and "enable js" not in loaded.text
     assert loaded.metadata["title"] == "Guide"
 
@@ -57,7 +57,7 @@ def test_html_list_items_are_read_apart_not_as_one_sentence():
             b"<li>12.2. Creating Virtual Environments</li></ul></li></ul><p>Each item stands alone.</p></body></html>")
     text = load_html(html).text
     assert [text[a:b] for a, b in sentence_spans(text, join_wrapped_lines=True)] == [
-        "12. Virtual Environments and Packages", "12.1. Introduction", "12.2. Creating Virtual Environments",
+        "- 12. Virtual Environments and Packages", "- 12.1. Introduction", "- 12.2. Creating Virtual Environments",
         "Each item stands alone."]
 
 

@@ -110,6 +110,21 @@ def test_a_sentence_that_leads_into_a_fenced_block_brings_all_of_it(embedder):
             "```sh python3 -m venv tutorial-env ```") in said  # not its opening "```sh" alone
 
 
+def test_a_sentence_that_leads_into_a_list_brings_all_its_items_read_as_one_line(embedder):
+    text = ("What can be stored\n\n"
+            "The following kinds of cargo can be stored in the Orlen warehouse:\n\n"
+            "- grain, flour and malt;\n\n"
+            "- timber cut to length;\n\n"
+            "- pottery packed in straw crates\nof the town's own make.\n\n"
+            "Cargo is weighed at the gate before it is stored.")
+    chosen = _explained("What kinds of cargo can be stored in the warehouse?", text, embedder)
+    lead_in = next(s for s in chosen if s.text.startswith("The following kinds"))
+    assert lead_in.text.endswith("of the town's own make.")  # every item, and the list's paragraph after it not
+    assert as_read(lead_in.text) == ("The following kinds of cargo can be stored in the Orlen warehouse: grain, flour "
+                                     "and malt; timber cut to length; pottery packed in straw crates of the town's own "
+                                     "make.")
+
+
 def test_a_sentence_the_page_repeats_is_said_once(embedder):
     text = ("Consult the installation guide for complete documentation of the railway timetable.\n\n"
             "The timetable of the Orlen railway is printed every spring.\n\n"
