@@ -63,6 +63,7 @@ _ABBREVIATION = re.compile(
     r"Vol|vol|pp|ca|approx|vs|cf|al|Fig|fig|Eq|eq|Jan|Feb|Apr|Aug|Sep|Sept|Oct|Nov|Dec|e\.g|i\.e)|(?<![\w'’])[A-Z])\.$")
 
 
+_CLOSING = "\"'”’)]"  # what may close a sentence after its full stop
 _SECTION_NUMBER = re.compile(r"\s*(?:[-*+]\s+)?\d+(?:\.\d+)*\.")  # (a list item's, after its bullet)
 
 
@@ -71,14 +72,17 @@ def _continues(text: str, start: int, end: int) -> bool:
     or the number a line opens with ("12.1. Introduction"), or the next word is in lower case ("the U.S. city of
     Fresno"); past a question or exclamation mark that the next word, in lower case, shows to be a title's ("Refer to
     What can be pickled and unpickled? to learn what kinds …"). Line breaks still end sentences."""
-    if "\n" in text[start:end] or text[start - 1:start] not in (".", "?", "!"):
+    stop = start
+    while stop > 0 and text[stop - 1] in _CLOSING:  # "(such as open files, etc.) may not be released"
+        stop -= 1
+    if "\n" in text[start:end] or text[stop - 1:stop] not in (".", "?", "!"):
         return False
     following = text[end:end + 1]
-    if text[start - 1] != ".":
+    if text[stop - 1] != ".":
         return following.islower()
-    line_start = text.rfind("\n", 0, start) + 1
-    numbered = _SECTION_NUMBER.fullmatch(text, line_start, start)  # "12.1. Introduction": a heading's number
-    return following.islower() or bool(numbered or _ABBREVIATION.search(text, max(0, start - 8), start))
+    line_start = text.rfind("\n", 0, stop) + 1
+    numbered = _SECTION_NUMBER.fullmatch(text, line_start, stop)  # "12.1. Introduction": a heading's number
+    return following.islower() or bool(numbered or _ABBREVIATION.search(text, max(0, stop - 8), stop))
 
 
 def trim_span(text: str, start: int, end: int) -> tuple[int, int]:

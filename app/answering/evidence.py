@@ -7,6 +7,7 @@ so quotes and citations keep working on it unchanged.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -14,7 +15,9 @@ from dataclasses import replace
 import numpy as np
 
 from app.answering.entries import names_code, opened_entry
-from core.text import sentence_spans
+from app.answering.shape import asked_term
+from app.answering.support import stem
+from core.text import sentence_spans, words_of
 from index.embedder import Embedder
 from index.sentence_match import text_shares
 from index.types import Hit
@@ -33,6 +36,10 @@ RARE_WORDS, CHUNK_RANK = 0.5, 0.1
 # howto-library.json) the explanation held the function asked for 0.69 → 0.77 of the time (alike on both halves, a
 # plateau over 0.2–0.3); prose without entries (explain-dev, the factoid set) is unchanged.
 ENTRY_OPENING = 0.25
+# A sentence that defines the term a "What is X?" question asks about: X as its subject ("Generators are a special class
+# of functions …") or in quotes ("A thread can be flagged as a “daemon thread”."), where a sentence that only uses the
+# term ("It is not a daemon thread.") is as close to the question by the embedder.
+DEFINES = 0.25
 
 
 def sentence_embedder(settings, index_embedder: Embedder) -> Embedder:
@@ -81,8 +88,30 @@ def select_sentences(question: str, hits: Sequence[Hit], embedder: Embedder, cou
         place = {hit.chunk_id: n for n, hit in reversed(list(enumerate(hits)))}
         ranking = similarity + RARE_WORDS * shares - CHUNK_RANK * np.array([place[s.chunk_id] for s in sentences])
         ranking = ranking + ENTRY_OPENING * np.array([_opens_an_api_entry(s.text) for s in sentences])
+        term = asked_term(question)
+        if term is not None:
+            ranking = ranking + DEFINES * np.array([defines(term, s.text) for s in sentences])
     best = sorted(range(len(sentences)), key=lambda i: -ranking[i])[:count]
     return [replace(sentences[i], similarity=float(similarity[i])) for i in best]
+
+
+_QUOTED = re.compile(r"[“\"‘']([^”\"’']{1,80})[”\"’']")
+_SUBJECT = re.compile(r"\s*(?:(?:an?|the)\s+)?(?P<subject>[\w\-]+(?:\s+[\w\-]+){0,3}?)\s*(?:\([^)]*\)\s*)?,?\s+"
+                      r"(?:is|are|was|were|refers? to|means?)\b", re.IGNORECASE)
+
+
+def defines(term: str, sentence: str) -> bool:
+    """Whether `sentence` defines `term`: the term (its words' stems) is the sentence's subject before "is", "are",
+    "refers to" or "means", or stands in quotes in it."""
+    wanted = _stems(term)
+    subject = _SUBJECT.match(sentence)
+    if subject is not None and _stems(subject.group("subject")) == wanted:
+        return True
+    return any(_stems(quoted) == wanted for quoted in _QUOTED.findall(sentence))
+
+
+def _stems(text: str) -> list[str]:
+    return [stem(w) for w in words_of(text)]
 
 
 def _opens_an_api_entry(sentence: str) -> bool:

@@ -102,7 +102,15 @@ def question_shape(question: str, style: Style = "auto") -> Shape:
     if (_EXPLAIN_OPENING.search(q) or _EXPLAIN_WORDS.search(q) or _TWO_QUESTIONS.search(q) or _HOW_ACCOUNT.search(q)
             or _HOW_TO.search(q) or _POLAR.search(q)):
         return "explain"
-    term = _TERM_QUESTION.match(q)
-    if term and term.group("term").split()[0].lower() not in _NOT_A_TERM:
+    if asked_term(q) is not None:
         return "explain"
     return "short"
+
+
+def asked_term(question: str) -> str | None:
+    """The bare term a "What is X?" question asks about ("daemon thread" of "What is a daemon thread?", "reserved
+    matters" of "What are 'reserved matters' under Scottish devolution?"), else None."""
+    m = _TERM_QUESTION.match(question.strip())
+    if m is None or m.group("term").split()[0].lower() in _NOT_A_TERM:
+        return None
+    return m.group("term").strip("'\"‘’“”")

@@ -24,6 +24,8 @@ def _sentences(text: str) -> list[str]:
      ["12.1. Introduction", "12.2. Creating the index"]),
     ("The mill closed. The town grew!\nA new line starts here.",
      ["The mill closed.", "The town grew!", "A new line starts here."]),
+    ("Their resources (open files, etc.) may not be released. Use a daemon thread only for that.",
+     ["Their resources (open files, etc.) may not be released.", "Use a daemon thread only for that."]),
     # a title that asks something, inside a sentence: the next word, in lower case, goes on with it
     ("Refer to What can be pickled? to learn which objects can be. Is it safe? Only for data you trust.",
      ["Refer to What can be pickled? to learn which objects can be.", "Is it safe?", "Only for data you trust."]),

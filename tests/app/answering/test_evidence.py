@@ -66,3 +66,11 @@ def test_a_model_the_onnx_export_cannot_run_ranks_with_the_index_embedder(tmp_pa
     hit = Hit(chunk_id=1, source="m.txt", text="The mill was built in 1790. The miller is Jonas Berg.", start=0, end=52,
               score=1, similarity=0.5)
     assert len(select_sentences("Who is the miller?", [hit], index_embedder, 2)) == 2
+
+
+def test_what_is_a_term_ranks_the_sentence_that_defines_it_before_one_that_only_uses_it(embedder):
+    text = ("There is a main thread object. It is not a daemon thread. "
+            "A thread can be flagged as a “daemon thread”. The whole program exits when only daemon threads are left.")
+    hit = Hit(chunk_id=1, source="threads.txt", text=text, start=0, end=len(text), score=1, similarity=0.5)
+    evidence = select_sentences("What is a daemon thread?", [hit], embedder, 4, rare_words={"daemon": 2.0, "thread": 1.0})
+    assert evidence[0].text == "A thread can be flagged as a “daemon thread”."
