@@ -114,10 +114,12 @@ def _usable(found: Sequence[Hit], hits: Sequence[Hit], document_text: Callable[[
             several: bool) -> list[Hit]:
     """The ranked sentences of `hits` that an explanation may give: each read whole (a table row, what it leads
     into), reading on its own, not cut by its passage's end."""
-    ranked = [_whole(_whole_row(s, hits, document_text), hits, document_text, several) for s in found]
+    # (whether its passage cut it is asked before a lead-in is joined with what it brings, which may end where its
+    # passage does: "… by executing the command venv:", then "python3 -m venv /path/to/new/virtual/environment")
+    rows = (_whole_row(s, hits, document_text) for s in found)
+    ranked = [_whole(s, hits, document_text, several) for s in rows if not _cut_by_its_passage(s, hits)]
     return [s for s in ranked if _reads_on_its_own(s, s.text.lstrip()[:1].islower()  # its document read only then
-                                                   and _opens_a_paragraph(s, hits, document_text))
-            and not _cut_by_its_passage(s, hits)]
+                                                   and _opens_a_paragraph(s, hits, document_text))]
 
 
 def _cut_by_its_passage(sentence: Hit, hits: Sequence[Hit]) -> bool:

@@ -100,6 +100,15 @@ def test_a_sentence_that_leads_into_a_command_brings_the_command(embedder):
     assert "To deactivate a virtual environment, type: deactivate" in said  # however short the command
 
 
+def test_a_command_that_ends_its_passage_is_brought_whole(embedder):
+    text = ("The venv module creates lightweight virtual environments.\n\n"
+            "To create a virtual environment, run the venv module as a script with the directory path:\n\n"
+            "python3 -m venv tutorial-env")  # the passage ends with the command: a line, not a sentence cut short
+    said = [" ".join(s.text.split()) for s in _explained("How do I create a virtual environment?", text, embedder)]
+    assert ("To create a virtual environment, run the venv module as a script with the directory path: "
+            "python3 -m venv tutorial-env") in said
+
+
 def test_a_sentence_that_leads_into_a_fenced_block_brings_all_of_it(embedder):
     text = ("Creating Virtual Environments\n\n"
             "To create a virtual environment, run the venv module as a script with the directory path:\n\n"
