@@ -125,10 +125,11 @@ def asked_kinds(question: str) -> tuple[set[str], ...] | None:
     return _KINDS_ASKED[m.group("kind").lower()] if m else None
 
 
-def entries_of_kind(text: str, kinds: tuple[set[str], ...]) -> list[Entry]:
-    """The document's entries of the first of the kinds asked for that it has."""
+def entries_of_kind(text: str, kinds: tuple[set[str], ...]) -> list[list[Entry]]:
+    """The document's entries of each of the kinds asked for that it has, in the order asked (none: [])."""
     found = document_entries(text)
-    return next(([e for e in found if e.kind in kind] for kind in kinds if any(e.kind in kind for e in found)), [])
+    groups = ([e for e in found if e.kind in kind] for kind in kinds)
+    return [group for group in groups if group]
 
 
 def is_entry(text: str) -> bool:

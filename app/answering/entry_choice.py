@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from app.answering.entries import Entry, asked_kinds, entries_of_kind, entry_read
+from app.answering.entries import Entry, asked_kinds, document_entries, entries_of_kind, entry_read, plain_name
 from app.answering.support import claim_words, stem, tokens
 from index.embedder import Embedder
 from index.types import Hit
@@ -35,8 +35,12 @@ def listed_entries(question: str, ranked: Sequence[Hit], embedder: Embedder, que
     listing = _listing(question, ranked, document_text)
     if listing is None:
         return None
-    sentence, document, candidates = listing
-    chosen = _named_by(question, candidates, document)
+    sentence, document, groups = listing
+    # The entries of all the kinds asked for that the question's telling words name ("Which assert methods …": a
+    # Sphinx page's methods under their class are "callables"), among the members of the class it names if it names
+    # one ("Which methods does Counter provide?"); else those members, else all of the first kind the document has.
+    members = _members_of_named_class(question, document, [e for group in groups for e in group])
+    chosen = _named_by(question, members or [e for group in groups for e in group], document) or members or groups[0]
     if question_vector is None:
         question_vector = embedder.embed_queries([question])[0]
     similarity = embedder.embed([entry_read(document[e.start:e.end]) for e in chosen]) @ question_vector  # (n,)
@@ -54,9 +58,10 @@ def lists_entries(question: str, ranked: Sequence[Hit], document_text: Callable[
 
 
 def _listing(question: str, ranked: Sequence[Hit], document_text: Callable[[str], str | None]
-             ) -> tuple[Hit, str, list[Entry]] | None:
-    """The best ranked evidence sentence whose document lists entries of the kind the question names, that document
-    and those entries; None when the question names no kind or none of those documents lists one."""
+             ) -> tuple[Hit, str, list[list[Entry]]] | None:
+    """The best ranked evidence sentence whose document lists entries of the kinds the question names, that document
+    and those entries, by kind (`entries_of_kind`); None when the question names no kind or none of those documents
+    lists one."""
     kinds = asked_kinds(question)
     if kinds is None:
         return None
@@ -73,7 +78,7 @@ def _listing(question: str, ranked: Sequence[Hit], document_text: Callable[[str]
     # The reference of what the question names ("glob" of glob.glob, glob.iglob), before a page that mentions it
     # ("See also the glob module."); else the best ranked.
     asked = {w.lower() for w in _NAME_PART.findall(question)}
-    return max(listings, key=lambda listing: len(asked & _name_parts(listing[2], listing[1])))
+    return max(listings, key=lambda listing: len(asked & _name_parts(listing[2][0], listing[1])))
 
 
 _NAME_PART = re.compile(r"[A-Za-z0-9]+")
@@ -85,17 +90,34 @@ def _name_parts(entries: Sequence[Entry], document: str) -> set[str]:
     return {part.lower() for e in entries for part in _NAME_PART.findall(e.name(document))}
 
 
-def _named_by(question: str, candidates: list[Entry], document: str) -> list[Entry]:
-    """The candidates that hold the most of the question's words that tell entries apart (in their name or first
-    sentence); all of them when it has none."""
-    held = [{stem(t) for t in tokens(f"{e.name(document)} {e.description(document)}")} for e in candidates]
+def _members_of_named_class(question: str, document: str, candidates: list[Entry]) -> list[Entry]:
+    """The candidates that stand after the entry of a class the question names and before the document's next class
+    entry (a reference lists a class's methods under it); none when it names no class of the document."""
+    asked = {w.lower() for w in _NAME_PART.findall(question)}
+    classes = [e for e in document_entries(document) if e.kind == "class"]
+    for n, entry in enumerate(classes):
+        if plain_name(entry.term(document)).rpartition(".")[2].lower() in asked:
+            end = classes[n + 1].start if n + 1 < len(classes) else len(document)
+            return [e for e in candidates if entry.end <= e.start < end]
+    return []
+
+
+def _named_by(question: str, candidates: list[Entry], document: str) -> list[Entry] | None:
+    """The candidates that hold the most of the question's words that tell entries apart, in their names first
+    ("assert" of `assertEqual`, before "TestCase" in a description), then in their first sentences; None when it has
+    no such word."""
+    names = [{stem(t) for t in tokens(e.name(document))} for e in candidates]
+    held = [n | {stem(t) for t in tokens(e.description(document))} for n, e in zip(names, candidates)]
 
     def holds(entry_words: set[str], word: str) -> bool:  # "copy" in "copyfileobj", "read" in "read_text"
         return any(w.startswith(word) for w in entry_words)
 
-    asked = {stem(w) for w in claim_words(question)} - {stem(w) for w in _ASKING_WORDS}
+    # A class the document defines is the subject whose entries are asked for ("Which methods does TestCase
+    # provide?"), not a word that tells them apart.
+    classes = {stem(t) for e in document_entries(document) if e.kind == "class" for t in tokens(e.name(document))}
+    asked = {stem(w) for w in claim_words(question)} - {stem(w) for w in _ASKING_WORDS} - classes
     telling = [w for w in asked if len(w) >= 3 and 0 < sum(holds(h, w) for h in held) <= len(held) / 2]
     if not telling:
-        return candidates
-    counts = [sum(holds(h, w) for w in telling) for h in held]
+        return None
+    counts = [(sum(holds(n, w) for w in telling), sum(holds(h, w) for w in telling)) for n, h in zip(names, held)]
     return [e for e, n in zip(candidates, counts) if n == max(counts)]

@@ -306,3 +306,45 @@ def test_the_chunks_of_a_named_entrys_description_are_found_wherever_the_search_
     ids = named_entry_chunks("What does str.split return?", searched, lambda source: text, chunk_of)
     assert ids == list(range(start // 250, (end - 1) // 250 + 1))
     assert named_entry_chunks("What does str.casefold return?", searched, lambda source: text, chunk_of) == []
+
+
+TWO_CLASSES_HTML = """<html><body><section><h1>collections — Container datatypes</h1>
+<dl class="py class"><dt>class collections.Counter([iterable-or-mapping])</dt><dd><p>A Counter is a dict subclass for
+counting hashable objects.</p>
+<dl class="py method"><dt>elements()</dt><dd><p>Return an iterator over elements repeating each as many times as its
+count.</p></dd></dl>
+<dl class="py method"><dt>most_common([n])</dt><dd><p>Return a list of the n most common elements and their counts.</p>
+</dd></dl></dd></dl>
+<dl class="py class"><dt>class collections.OrderedDict([items])</dt><dd><p>Return an instance of a dict subclass that
+has methods specialized for rearranging dictionary order.</p>
+<dl class="py method"><dt>popitem(last=True)</dt><dd><p>The popitem() method for ordered dictionaries returns and
+removes a (key, value) pair.</p></dd></dl>
+<dl class="py method"><dt>move_to_end(key, last=True)</dt><dd><p>Move an existing key to either end of an ordered
+dictionary, such as a Counter's keys.</p></dd></dl></dd></dl>
+</section></body></html>"""
+
+
+def test_the_methods_of_a_class_the_question_names_are_those_listed_under_it(embedder):
+    text = load_html(TWO_CLASSES_HTML.encode()).text
+    said = [as_read(s.text) for s in _explained("Which methods does Counter provide?", text, embedder,
+                                                "collections.html")]
+    assert [s.split("(")[0] for s in said] == ["elements", "most_common"]
+
+
+TESTCASE_HTML = """<html><body><section><h1>unittest — Unit testing framework</h1>
+<dl class="py class"><dt>class unittest.TestCase(methodName='runTest')</dt><dd><p>Instances of the TestCase class
+represent the logical test units.</p>
+<dl class="py method"><dt>setUp()</dt><dd><p>Method called to prepare the test fixture.</p></dd></dl>
+<dl class="py method"><dt>classmethod setUpClass()</dt><dd><p>A class method called before tests in a class run.</p>
+</dd></dl>
+<dl class="py method"><dt>assertEqual(first, second, msg=None)</dt><dd><p>Test that first and second are equal.</p>
+</dd></dl>
+<dl class="py method"><dt>assertTrue(expr, msg=None)</dt><dd><p>Test that expr is true.</p></dd></dl>
+</dd></dl></section></body></html>"""
+
+
+def test_the_word_that_tells_entries_apart_is_looked_for_in_their_names_across_the_kinds_asked_for(embedder):
+    text = load_html(TESTCASE_HTML.encode()).text  # (setUpClass is a "classmethod"; the others are plain callables)
+    said = [as_read(s.text) for s in _explained("Which assert methods does TestCase provide?", text, embedder,
+                                                "unittest.html")]
+    assert [s.split("(")[0] for s in said] == ["assertEqual", "assertTrue"]
