@@ -107,6 +107,12 @@ def trim_to_new_words(answer: str, question: str) -> str:
     return answer[tokens[first].start():tokens[last].end()]
 
 
+def only_repeats(answer: str, question: str) -> bool:
+    """Whether every word of the answer is a word of the question or a stop word."""
+    question_words = set(words_of(question))
+    return all(w in question_words or w in STOPWORDS for w in words_of(answer))
+
+
 _CLOSERS = {"(": ")", "[": "]", "{": "}"}
 _CELL = re.compile(r"[^|]+")
 
@@ -155,7 +161,9 @@ def answer_span(answer: str, question: str, passages: Sequence[Hit], several: bo
     in which case the model's answer is returned as it was). The text is on one line: a span of a
     hard-wrapped document keeps its line breaks only in the quote."""
     span = locate(answer, passages)
-    if span is None:
+    if span is None or (several and only_repeats(answer, question)):
+        # (a question for several things answered with its own words, "metacharacters" for "Which metacharacters …?",
+        # names no item: widened over the "list" those words stand in, it would be any clause of commas around them)
         return answer, None
     span = _closed(_one_cell(span, passages[span.passage].text), passages[span.passage].text)
     if several:

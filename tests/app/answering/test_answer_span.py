@@ -64,3 +64,9 @@ def test_an_answer_from_a_table_row_stays_inside_one_cell():
     answer, span = answer_span("` | `faiss", "Which vector stores can ragqa use?", evidence)
     assert answer == "`faiss`"
     assert evidence[0].text[span.start:span.end] == "`faiss`"
+
+
+def test_a_list_question_answered_with_its_own_words_names_no_item():
+    passage = _hit(0, "In this section, we'll cover some new metacharacters, and how to use groups to retrieve text.")
+    answer, span = answer_span("metacharacters", "Which metacharacters does the re module use?", [passage], several=True)
+    assert span is None  # not widened into "section, we'll cover some new metacharacters, and how to use groups to"
