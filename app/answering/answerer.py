@@ -14,7 +14,7 @@ import numpy as np
 from anyio import to_thread
 
 from app.answering.abstention import NOT_IN_DOCUMENTS, evidence_is_too_weak, model_abstained
-from app.answering.answer_span import Span, answer_span, clean_answer
+from app.answering.answer_span import Span, answer_span, clean_answer, only_repeats
 from app.answering.citations import best_quote, citation, quote_of
 from app.answering.entry_choice import lists_entries
 from app.answering.enumeration import names_several
@@ -40,7 +40,7 @@ from app.answering.prompt import build_messages, passages_within
 from app.answering.reasons import asks_for_reason, gives_reason
 from app.answering.referents import choose
 from app.answering.sentences import joined, sentence, support_of, verified, with_markers
-from app.answering.shape import Style, asks_for_several, question_shape
+from app.answering.shape import Style, asks_for_several, offers_a_choice, question_shape
 from app.answering.table_cells import Cell, asked_cell
 from app.answering.tables import table_after
 from app.generation.base import Generator, TextSink
@@ -196,6 +196,12 @@ class Answerer:
         said_unknown = model_abstained(answer)
         answer, span = answer_span(answer, question, passages, several=several)
         abstained = said_unknown or (span is None and self.settings.require_supported_answer)
+        if style == "auto" and not abstained and only_repeats(answer, question) and not offers_a_choice(question):
+            # The model gave the question's own words back ("RAGQA_CACHE_DIR" for "Which component uses
+            # RAGQA_CACHE_DIR?"): they tell nothing; the sentences that speak of them may.
+            explained, _ = await self.explanation(question, top_k, timings)
+            if explained is not None:
+                return self.explained(explained, on_text, timings, started)
         if may_explain and not said_unknown and (abstained or not names_several(answer)
                                                  or self.quoted_before_a_table(span, passages)):
             # It asks for several things and the short answer names one, or names what its evidence does not say (a

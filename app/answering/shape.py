@@ -114,3 +114,12 @@ def asked_term(question: str) -> str | None:
     if m is None or m.group("term").split()[0].lower() in _NOT_A_TERM:
         return None
     return m.group("term").strip("'\"‘’“”")
+
+
+_CHOICE = re.compile(r"\b(?:or|between)\b", re.IGNORECASE)
+
+
+def offers_a_choice(question: str) -> bool:
+    """Whether the question names the things its answer is one of ("… the Broncos and Steelers?", "… or did they
+    remain black and white?"): an answer in its own words may be right."""
+    return _CHOICE.search(question) is not None

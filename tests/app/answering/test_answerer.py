@@ -240,6 +240,15 @@ def test_a_question_for_several_things_answered_with_a_list_stays_short(harbour)
     assert pieces == [response.answer]
 
 
+def test_a_short_answer_that_only_gives_the_questions_words_back_gets_the_sentences(harbour):
+    response = asyncio.run(harbour("the old quarry").ask("Where does the old quarry ship granite?", 3))
+    assert not response.abstained and response.shape == "explain"
+    assert "granite to Bergen every spring" in response.answer
+    # a question that names the things its answer is one of: its own words may be the answer
+    response = asyncio.run(harbour("granite").ask("Which stone goes to Bergen, granite or marble?", 3))
+    assert response.shape == "short" and response.answer == "granite"
+
+
 @pytest.fixture()
 def levels(tmp_path, embedder, chunker, settings):
     from tests.app.answering.test_tables import LEVELS_HTML
