@@ -27,6 +27,7 @@ from app.answering.followup import (
     conversation_text,
     named_in,
     named_thing,
+    one_of_its_kind,
     recent_turns,
     reference_in,
     referent_in,
@@ -132,7 +133,8 @@ class Answerer:
             return question, None
         started = time.perf_counter()
         # "And str.rsplit?": the last question, of another name; "Which one writes to a file?" after one naming two.
-        again = asked_again(question, history) or which_of_them(question, history)
+        # "How do I make one?" after "What is a daemon thread?": one of the term it asked about.
+        again = asked_again(question, history) or which_of_them(question, history) or one_of_its_kind(question, history)
         reference = reference_in(question) if again is None else None
         if again is None and reference is None:
             return question, None

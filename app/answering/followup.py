@@ -17,6 +17,7 @@ from app.answering.abstention import model_abstained
 from app.answering.answer_span import clean_answer
 from app.answering.named_entry import CODE_NAME, code_names
 from app.answering.prompt import build_messages
+from app.answering.shape import asked_term
 from index.types import Hit
 
 REFERENT_TOKENS = 12  # the phrase the model copies: a name or a short noun phrase
@@ -209,18 +210,39 @@ _WHICH_ONE = re.compile(r"^\s*which (?:one|of (?:them|the two|these|those|both))
 
 
 def which_of_them(question: str, turns: Sequence) -> str | None:
-    """"Which one …?" after a question naming two things as code: "Which of json.dump and json.dumps …?"; None when
-    the question asks no such thing or the last question named other than two."""
+    """"Which one …?" after a question naming two things as code ("Which of json.dump and json.dumps …?"), or after two
+    questions naming one each ("What does copy.deepcopy do?", "And copy.copy?"); None when the question asks no such
+    thing or the last questions named other than two."""
     match = _WHICH_ONE.match(question)
     names = code_names(_last_question(turns))
+    if len(names) == 1:
+        earlier = code_names(_last_question(turns, 1))
+        names = [*earlier, *names] if len(earlier) == 1 and earlier != names else names
     if match is None or len(names) != 2:
         return None
     return f"Which of {names[0]} and {names[1]}{question[match.end():]}"
 
 
-def _last_question(turns: Sequence) -> str:
-    """The latest user turn's text ("" if none)."""
-    return next((t.content for t in reversed(turns) if t.role == "user"), "")
+# "one" that stands for a thing of the kind the last question asked about: "How do I make one?", not "which one".
+_ONE = re.compile(r"(?<![\w'’-])(?<!which )(?<!the )(?<!this )(?<!that )(?<!each )(?<!every )(?<!no )(?<!any )(?<!than )"
+                  r"one(?=\s*\?*\s*$)", re.IGNORECASE)
+
+
+def one_of_its_kind(question: str, turns: Sequence) -> str | None:
+    """"How do I make one?" after "What is a daemon thread?": "How do I make a daemon thread?" (the term the last
+    question asked about); None when the question ends with no such "one" or the last question asked about no term."""
+    match = _ONE.search(question)
+    term = asked_term(_last_question(turns)) if match else None
+    if term is None:
+        return None
+    article = "an" if term[:1].lower() in "aeiou" else "a"
+    return f"{question[:match.start()]}{article} {term}{question[match.end():]}"
+
+
+def _last_question(turns: Sequence, before: int = 0) -> str:
+    """The latest user turn's text, or the one `before` turns before it ("" if none)."""
+    asked = [t.content for t in turns if t.role == "user"]
+    return asked[-1 - before] if len(asked) > before else ""
 
 
 def _name_span(match: re.Match) -> tuple[int, int]:

@@ -8,6 +8,7 @@ from app.answering.followup import (
     conversation_text,
     named_in,
     named_thing,
+    one_of_its_kind,
     recent_turns,
     reference_in,
     referent_in,
@@ -116,3 +117,22 @@ def test_it_is_the_one_name_the_last_question_wrote_as_code(previous, question, 
 def test_which_one_chooses_between_the_two_names_of_the_last_question(previous, question, expected):
     turns = [Turn(role="user", content=previous), Turn(role="assistant", content="An answer.")]
     assert which_of_them(question, turns) == expected
+
+
+def test_which_one_chooses_between_the_names_of_the_last_two_questions():
+    turns = [Turn(role="user", content="What does copy.deepcopy do?"), Turn(role="assistant", content="An answer."),
+             Turn(role="user", content="And copy.copy?"), Turn(role="assistant", content="Another answer.")]
+    assert (which_of_them("Which one should I use for a list of lists?", turns)
+            == "Which of copy.deepcopy and copy.copy should I use for a list of lists?")
+    same = [*turns[:2], Turn(role="user", content="What does copy.deepcopy return?"), turns[3]]
+    assert which_of_them("Which one is faster?", same) is None  # one name twice: no choice between two
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("How do I make one?", "How do I make a daemon thread?"),
+    ("Which one?", None),  # a choice, not one of the kind
+    ("Can a program have more than one?", None),  # a number
+])
+def test_one_is_one_of_the_term_the_last_question_asked_about(question, expected):
+    turns = [Turn(role="user", content="What is a daemon thread?"), Turn(role="assistant", content="An answer.")]
+    assert one_of_its_kind(question, turns) == expected
