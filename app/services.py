@@ -92,17 +92,16 @@ class ServiceLoader:
         self.detail = "loading the embedding model and the generator"
         self.failed = False
         self._stop = threading.Event()
-        self._models_loaded = threading.Event()  # set when loading the models ended, loaded or failed
         self._thread = threading.Thread(target=self._load, name="ragqa-loader", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
     @property
-    def loading_models(self) -> bool:
-        """Whether the loading thread is still inside the models' loading (torch, ONNX Runtime), not yet done or
-        failed: ending the process under it would abort it."""
-        return self._thread.is_alive() and not self._models_loaded.is_set()
+    def running(self) -> bool:
+        """Whether the loading thread still runs: loading the models (torch, ONNX Runtime), warming them up, or
+        watching the index. Ending the interpreter while it is inside torch aborts the process."""
+        return self._thread.is_alive()
 
     def stop(self) -> None:
         self._stop.set()
@@ -138,11 +137,9 @@ class ServiceLoader:
                     generator = generator_from_settings(self.settings)
                     embedder = loading_embedder.result()
             log.info("models loaded in %.1f s", time.perf_counter() - started)
-            self._models_loaded.set()
             if not self.serve_with(embedder, generator):
                 return
         except Exception as exc:  # surfaced on /readyz instead of killing the server silently
-            self._models_loaded.set()
             log.exception("loading failed")
             self.status, self.detail, self.failed = "error", self._public(f"loading failed: {exc}"), True
             return

@@ -370,9 +370,10 @@ def run_serve(argv: list[str], prog: str) -> int:
     if stop.requested and stop.child is not None and stop.wait_for(stop.child) == _INGEST_STOPPED and not code:
         code = EXIT_TERMINATED  # stopped during ingest: what it wrote is committed, the next start goes on from there
     loader = getattr(app.state, "loader", None)
-    if loader is not None and loader.loading_models:
-        # Stopped while the models still load: their thread is inside torch, and ending the interpreter under it
-        # aborts the process ("terminate called without an active exception"). Nothing is left to save: leave now.
+    if loader is not None and loader.running:
+        # Stopped while the models load or warm up: their thread may be inside torch, and ending the interpreter under
+        # it aborts the process ("terminate called without an active exception"; the loading had ended 0.8 s after
+        # the server, and its warm-up was running). The index is closed already: leave now.
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
