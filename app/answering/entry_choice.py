@@ -39,8 +39,9 @@ def listed_entries(question: str, ranked: Sequence[Hit], embedder: Embedder, que
     # The entries of all the kinds asked for that the question's telling words name ("Which assert methods …": a
     # Sphinx page's methods under their class are "callables"), among the members of the class it names if it names
     # one ("Which methods does Counter provide?"); else those members, else all of the first kind the document has.
-    members = _members_of_named_class(question, document, [e for group in groups for e in group])
-    chosen = _named_by(question, members or [e for group in groups for e in group], document) or members or groups[0]
+    every = [e for group in groups for e in group]
+    members = _members_of_named_class(question, document, every)
+    chosen = _named_by(question, members or every, document) or members or groups[0]
     if question_vector is None:
         question_vector = embedder.embed_queries([question])[0]
     similarity = embedder.embed([entry_read(document[e.start:e.end]) for e in chosen]) @ question_vector  # (n,)
@@ -94,12 +95,17 @@ def _members_of_named_class(question: str, document: str, candidates: list[Entry
     """The candidates that stand after the entry of a class the question names and before the document's next class
     entry (a reference lists a class's methods under it); none when it names no class of the document."""
     asked = {w.lower() for w in _NAME_PART.findall(question)}
-    classes = [e for e in document_entries(document) if e.kind == "class"]
+    classes = _classes(document)
     for n, entry in enumerate(classes):
         if plain_name(entry.term(document)).rpartition(".")[2].lower() in asked:
             end = classes[n + 1].start if n + 1 < len(classes) else len(document)
             return [e for e in candidates if entry.end <= e.start < end]
     return []
+
+
+def _classes(document: str) -> list[Entry]:
+    """The document's class entries, in reading order."""
+    return [e for e in document_entries(document) if e.kind == "class"]
 
 
 def _named_by(question: str, candidates: list[Entry], document: str) -> list[Entry] | None:
@@ -114,7 +120,7 @@ def _named_by(question: str, candidates: list[Entry], document: str) -> list[Ent
 
     # A class the document defines is the subject whose entries are asked for ("Which methods does TestCase
     # provide?"), not a word that tells them apart.
-    classes = {stem(t) for e in document_entries(document) if e.kind == "class" for t in tokens(e.name(document))}
+    classes = {stem(t) for e in _classes(document) for t in tokens(e.name(document))}
     asked = {stem(w) for w in claim_words(question)} - {stem(w) for w in _ASKING_WORDS} - classes
     telling = [w for w in asked if len(w) >= 3 and 0 < sum(holds(h, w) for h in held) <= len(held) / 2]
     if not telling:

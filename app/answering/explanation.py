@@ -272,8 +272,7 @@ def _with_table(sentence: Hit, hits: Sequence[Hit], document_text: Callable[[str
 
 
 _WORD = re.compile(r"\w+")
-_BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
-_BULLETS = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+", re.MULTILINE)  # each line's
+_BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+", re.MULTILINE)  # a list item's mark (`sub`: each line's)
 
 
 def _opens_a_paragraph(sentence: Hit, hits: Sequence[Hit], document_text: Callable[[str], str | None] | None) -> bool:
@@ -341,7 +340,7 @@ def as_read(text: str) -> str:
         return entry_read(text)  # (a term alone reads as itself)
     if holds_rows(text):
         text = read_rows(text)
-    return " ".join(_BULLETS.sub("", text).split())
+    return " ".join(_BULLET.sub("", text).split())
 
 
 def in_reading_order(sentences: Sequence[Hit]) -> list[Hit]:
